@@ -1,0 +1,263 @@
+r"""The mini-batch training loop (chapter *Stochastic gradient descent*).
+
+Each epoch shuffles the training set with a seeded ``np.random.Generator``, cuts it into
+mini-batches of ``batch_size`` samples, and for each batch computes the gradients by
+backpropagation, adds the L2 term, clips, and lets the optimiser update ``W`` and ``b``.
+After each epoch it records the cost and accuracy (or :math:`R^2`) on the training data and,
+if given, on validation data, then asks the callbacks whether to stop.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import optim
+from ._checks import as_generator, check_non_negative, check_positive
+
+if TYPE_CHECKING:
+    from .network import Network
+
+
+class TrainingDiverged(FloatingPointError, ValueError):
+    """The weights or the cost became NaN or infinite: the learning rate is too large."""
+
+
+@dataclass
+class History:
+    """What happened during training, one entry per epoch.
+
+    ``loss`` is the full cost that SGD minimises (with the L2 term), on all the training data;
+    ``score`` the accuracy (classifiers) or :math:`R^2` (regression); ``val_*`` the same on the
+    validation data (the L2 term excluded); ``eta`` the learning rate used; ``time`` the seconds
+    the epoch took (training only, not the monitoring).
+    """
+
+    loss: list[float] = field(default_factory=list)
+    score: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_score: list[float] = field(default_factory=list)
+    eta: list[float] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    stopped_early: bool = False
+    best_epoch: int | None = None
+
+    @property
+    def epochs(self) -> int:
+        return len(self.eta)
+
+    @property
+    def accuracy(self) -> list[float]:
+        return self.score
+
+    @property
+    def val_accuracy(self) -> list[float]:
+        return self.val_score
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = ("loss", "score", "val_loss", "val_score", "eta", "time")
+        return {k: list(getattr(self, k)) for k in keys}
+
+
+Callback = Callable[["Network", int, History], "bool | None"]
+"""Called after every epoch as ``callback(net, epoch, history)``; returning ``True`` stops."""
+
+
+class EarlyStopping:
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    ``monitor`` is one of the :class:`History` lists (``'val_loss'``, ``'val_score'``,
+    ``'loss'``, ``'score'``); losses are minimised, scores maximised. With ``restore_best`` the
+    weights of the best epoch are put back at the end.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+    ) -> None:
+        if monitor not in ("val_loss", "val_score", "loss", "score", "val_accuracy", "accuracy"):
+            raise ValueError(
+                f"unknown monitor {monitor!r}; expected val_loss, val_score, loss or score"
+            )
+        check_positive(patience, "patience", integer=True)
+        check_non_negative(min_delta, "min_delta")
+        self.monitor = monitor.replace("accuracy", "score")
+        self.patience, self.min_delta, self.restore_best = patience, min_delta, restore_best
+        self.best = math.inf
+        self.best_epoch = -1
+        self.best_weights: tuple | None = None
+
+    def __call__(self, net: Network, epoch: int, history: History) -> bool:
+        values = getattr(history, self.monitor)
+        if not values:
+            raise ValueError(
+                f"EarlyStopping monitors {self.monitor!r} but it is not recorded; "
+                "pass validation_data (and monitor=True) to train()"
+            )
+        sign = 1.0 if self.monitor.endswith("loss") else -1.0
+        value = sign * values[-1]
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch = value, epoch
+            if self.restore_best:
+                self.best_weights = net.get_weights()
+            return False
+        if epoch - self.best_epoch >= self.patience:
+            if self.restore_best and self.best_weights is not None:
+                net.set_weights(*self.best_weights)
+            history.best_epoch = self.best_epoch
+            return True
+        return False
+
+
+def _check_data(net: Network, X, y, name: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        return net._check_XY(X, y)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def train(
+    net: Network,
+    X,
+    y,
+    *,
+    epochs: int = 10,
+    batch_size: int = 10,
+    eta: float | None = None,
+    optimizer: str | optim.Optimizer = "sgd",
+    lmbda: float = 0.0,
+    clip: float | None = None,
+    schedule: optim.Schedule | None = None,
+    validation_data: tuple[Any, Any] | None = None,
+    callbacks: Sequence[Callback] = (),
+    seed: int | np.random.Generator | None = None,
+    shuffle: bool = True,
+    monitor: bool = True,
+    progress: bool | None = None,
+    on_divergence: str = "raise",
+) -> History:
+    r"""Train ``net`` in place by mini-batch gradient descent and return its :class:`History`.
+
+    Parameters
+    ----------
+    X, y
+        Training inputs ``(n, sizes[0])`` and targets: class labels ``(n,)``, one-hot or
+        real-valued ``(n, sizes[-1])``.
+    epochs, batch_size
+        Passes over the data, and samples per mini-batch (the last batch may be smaller).
+    eta, optimizer
+        Learning rate :math:`\eta` and update rule: ``'sgd'``, ``'momentum'``, ``'nesterov'``,
+        ``'adam'`` or an :class:`~nnscratch.optim.Optimizer`.
+    lmbda
+        L2 strength :math:`\lambda`; the cost gains :math:`\frac{\lambda}{2n}\sum w^2` with
+        :math:`n` the training-set size (eq. ``l2-cost``).
+    clip
+        If given, clip the joint gradient norm of each mini-batch to this value.
+    schedule
+        ``schedule(eta0, epoch) -> eta`` (see :mod:`nnscratch.optim`), applied at each epoch.
+    validation_data
+        ``(X_val, y_val)`` evaluated after every epoch.
+    callbacks
+        Each is called as ``callback(net, epoch, history)``; a ``True`` return stops training
+        (e.g. :class:`EarlyStopping`).
+    seed
+        Seed or generator for the shuffling.
+    monitor
+        Record cost and score on the training data each epoch (an extra forward pass).
+    progress
+        Show a tqdm bar over epochs; by default only when output is an interactive terminal.
+    on_divergence
+        ``'raise'`` a :class:`TrainingDiverged` error, or ``'stop'`` quietly, when the weights
+        become NaN/inf.
+    """
+    X, Y = _check_data(net, X, y, "training data")
+    check_positive(epochs, "epochs", integer=True)
+    check_positive(batch_size, "batch_size", integer=True)
+    check_non_negative(lmbda, "lmbda")
+    if clip is not None:
+        check_positive(clip, "clip")
+    if on_divergence not in ("raise", "stop"):
+        raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
+    opt = optim.get(optimizer, eta)
+    eta0 = opt.eta
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        X_val, Y_val = _check_data(net, *validation_data, "validation data")
+    rng = as_generator(seed)
+    callbacks = list(callbacks)
+    if progress is None:
+        progress = sys.stdout.isatty()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, unit="epoch", leave=False)
+
+    n = X.shape[0]
+    validation = (X_val, Y_val) if validation_data is not None else None
+    history = History()
+    try:
+        # Overflow while diverging is detected below and reported as one clear error, not as a
+        # stream of RuntimeWarnings on stderr.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(epochs):
+                if schedule is not None:
+                    opt.eta = float(schedule(eta0, epoch))
+                    check_positive(opt.eta, f"learning rate from the schedule at epoch {epoch}")
+                start = time.perf_counter()
+                if shuffle:
+                    perm = rng.permutation(n)
+                    Xs, Ys = X[perm], Y[perm]
+                else:
+                    Xs, Ys = X, Y
+                for k in range(0, n, batch_size):
+                    nabla_W, nabla_b = net._backprop(Xs[k : k + batch_size], Ys[k : k + batch_size])
+                    if lmbda:
+                        optim.add_l2(nabla_W, net.W, lmbda, n)
+                    if clip is not None:
+                        optim.clip_by_global_norm(nabla_W + nabla_b, clip)
+                    opt.step(net.W + net.b, nabla_W + nabla_b)
+                history.time.append(time.perf_counter() - start)
+                history.eta.append(opt.eta)
+
+                if monitor:
+                    history.loss.append(net._cost(X, Y, lmbda, n))
+                    history.score.append(net._score(X, Y))
+                diverged = not all(np.isfinite(W).all() for W in net.W)
+                if diverged or (monitor and not np.isfinite(history.loss[-1])):
+                    if on_divergence == "raise":
+                        raise TrainingDiverged(
+                            f"training diverged in epoch {epoch}: the weights or the cost became "
+                            f"NaN/inf (eta = {opt.eta:g}); lower the learning rate or use "
+                            "gradient clipping (clip=...)"
+                        )
+                    history.stopped_early = True
+                    break
+                if validation is not None:
+                    history.val_loss.append(net._cost(*validation))
+                    history.val_score.append(net._score(*validation))
+                if bar is not None:
+                    post = {}
+                    if history.loss:
+                        post["loss"] = f"{history.loss[-1]:.4g}"
+                    if history.val_score:
+                        post["val"] = f"{history.val_score[-1]:.4g}"
+                    bar.set_postfix(post)
+                    bar.update()
+                if any([bool(cb(net, epoch, history)) for cb in callbacks]):
+                    history.stopped_early = True
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    return history

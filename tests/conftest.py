@@ -1,0 +1,34 @@
+"""Shared pytest configuration: locate the offline MNIST test set and keep tests offline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+
+# No test may reach the internet: the MNIST loader must never try a download during tests.
+os.environ.setdefault("NNSCRATCH_OFFLINE", "1")
+# TensorFlow: no banner on stderr.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The folder with the official MNIST test set (`t10k-*`): $NNSCRATCH_DATA or ../shared."""
+    env = os.environ.get("NNSCRATCH_DATA")
+    for d in ([Path(env)] if env else []) + [SHARED_MNIST]:
+        if (d / "t10k-images-idx3-ubyte.gz").is_file():
+            return d
+    pytest.skip(
+        f"official MNIST test files not found (set NNSCRATCH_DATA; looked in {SHARED_MNIST})"
+    )
