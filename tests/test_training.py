@@ -188,3 +188,32 @@ def test_regression_fits_a_smooth_function():
     net.fit(X, y, epochs=100, batch_size=20, eta=0.02, optimizer="adam", seed=0)
     assert net.task == "regression"
     assert net.score(X, y) > 0.95
+
+
+@pytest.mark.parametrize("lmbda", [0.0, 3.0])
+@pytest.mark.parametrize(
+    ("activation", "loss"), [("sigmoid", "quadratic"), ("relu", "cross_entropy")]
+)
+def test_fused_sgd_step_equals_backprop_plus_update(blobs, activation, loss, lmbda):
+    """The training loop's fast path for plain SGD is exactly eqs. bp1-bp4 + the update rule."""
+    X, y = blobs
+    a = Network([2, 6, 5, 3], activation=activation, loss=loss, seed=0)
+    b = Network([2, 6, 5, 3], activation=activation, loss=loss, seed=0)
+    Y = a.encode(y[:10])
+    eta, n = 0.7, 300
+    gW, gb = a.backprop(X[:10], Y)
+    optim.add_l2(gW, a.W, lmbda, n)
+    optim.SGD(eta).step(a.W + a.b, gW + gb)
+    b._sgd_step(X[:10], Y, eta, 1.0 - eta * lmbda / n)
+    for p, q in zip(a.W + a.b, b.W + b.b):
+        np.testing.assert_allclose(q, p, rtol=1e-12, atol=1e-15)
+
+
+def test_fused_and_general_paths_train_identically(blobs):
+    X, y = blobs
+    a = Network([2, 8, 3], loss="cross_entropy", seed=0)
+    b = Network([2, 8, 3], loss="cross_entropy", seed=0)
+    a.fit(X, y, epochs=3, eta=0.5, lmbda=1.0, seed=1)  # fused path
+    b.fit(X, y, epochs=3, eta=0.5, lmbda=1.0, seed=1, clip=1e12)  # general path (clip is a no-op)
+    for p, q in zip(a.W + a.b, b.W + b.b):
+        np.testing.assert_allclose(q, p, rtol=1e-10)

@@ -270,6 +270,30 @@ class Network:
             nabla_b[l] = delta.sum(axis=0)
         return nabla_W, nabla_b
 
+    def _sgd_step(self, X: Array, Y: Array, eta: float, decay: float = 1.0) -> None:
+        r"""One plain SGD step on the mini-batch ``(X, Y)``, the training loop's fast path for
+        ``optimizer='sgd'`` without momentum or clipping.
+
+        Does exactly :meth:`_backprop` followed by :math:`W^l \to \mathrm{decay}\,W^l - \eta\,
+        \partial C/\partial W^l` and :math:`b^l \to b^l - \eta\,\partial C/\partial b^l`
+        (``decay`` is :math:`1 - \eta\lambda/n` for L2, eq. ``weight-decay``), but scales
+        :math:`\delta^L` by :math:`\eta` once, so every gradient comes out already multiplied by
+        :math:`\eta` and each parameter needs a single in-place subtraction.
+        """
+        zs, activations = self._forward(X)
+        delta = self.loss.delta(zs[-1], activations[-1], Y, self.output)  # eq. bp1, / n
+        delta *= eta
+        for l in range(self.n_layers - 1, -1, -1):
+            W = self.W[l]
+            delta_prev = delta @ W.T if l else None  # eq. bp2 needs W[l] before its update
+            if decay != 1.0:
+                W *= decay
+            W -= activations[l].T @ delta  # eq. bp4, times eta
+            self.b[l] -= np.add.reduce(delta, axis=0)  # eq. bp3, times eta
+            if l:
+                delta_prev *= self.hidden[l - 1].df(zs[l - 1], activations[l])
+                delta = delta_prev
+
     # ------------------------------------------------------------------ evaluation
     def cost(self, X, Y, lmbda: float = 0.0, n: int | None = None) -> float:
         r"""Batch-averaged cost, plus the L2 term :math:`\frac{\lambda}{2n}\sum_l \lVert W^l

@@ -204,6 +204,8 @@ def train(
         bar = tqdm(total=epochs, unit="epoch", leave=False)
 
     n = X.shape[0]
+    # plain SGD has a fused fast path that updates W in place (Network._sgd_step)
+    fused = type(opt) is optim.SGD and opt.momentum == 0 and clip is None
     validation = (X_val, Y_val) if validation_data is not None else None
     history = History()
     try:
@@ -215,13 +217,19 @@ def train(
                     opt.eta = float(schedule(eta0, epoch))
                     check_positive(opt.eta, f"learning rate from the schedule at epoch {epoch}")
                 start = time.perf_counter()
-                if shuffle:
-                    perm = rng.permutation(n)
-                    Xs, Ys = X[perm], Y[perm]
-                else:
-                    Xs, Ys = X, Y
+                # mini-batches of a random permutation; gathered batch by batch rather than
+                # copying the whole shuffled training set every epoch
+                order = rng.permutation(n) if shuffle else None
                 for k in range(0, n, batch_size):
-                    nabla_W, nabla_b = net._backprop(Xs[k : k + batch_size], Ys[k : k + batch_size])
+                    if order is None:
+                        Xb, Yb = X[k : k + batch_size], Y[k : k + batch_size]
+                    else:
+                        idx = order[k : k + batch_size]
+                        Xb, Yb = X[idx], Y[idx]
+                    if fused:
+                        net._sgd_step(Xb, Yb, opt.eta, 1.0 - opt.eta * lmbda / n)
+                        continue
+                    nabla_W, nabla_b = net._backprop(Xb, Yb)
                     if lmbda:
                         optim.add_l2(nabla_W, net.W, lmbda, n)
                     if clip is not None:
