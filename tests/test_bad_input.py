@@ -47,6 +47,16 @@ def test_bad_data(net, X, y, message):
             call(X, y)
 
 
+def test_hints_for_the_usual_shape_mistakes():
+    net = Network([784, 30, 10], seed=0)
+    images = np.zeros((5, 28, 28))
+    with pytest.raises(ValueError, match=r"flatten each one: X.reshape\(len\(X\), -1\)"):
+        net.feedforward(images)
+    with pytest.raises(ValueError, match=r"looks transposed: .* column vectors, so pass X.T"):
+        net.feedforward(np.zeros((784, 5)))
+    net.feedforward(images.reshape(5, -1))  # and the suggested fixes work
+
+
 def test_bad_data_in_feedforward_and_validation_data(net):
     with pytest.raises(ValueError, match="features per sample"):
         net.feedforward(np.zeros((2, 5)))

@@ -26,15 +26,23 @@ def as_2d_float(X, name: str = "X", dtype=np.float64, n_features: int | None = N
         hint = ""
         if X.ndim == 1:
             hint = " (for a single sample use X.reshape(1, -1))"
+        elif X.ndim > 2:
+            hint = " (for images flatten each one: X.reshape(len(X), -1))"
         raise ValueError(
             f"{name} must be 2D with shape (n_samples, n_features), got shape {X.shape}{hint}"
         )
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty: got shape {X.shape}, need at least one sample")
     if n_features is not None and X.shape[1] != n_features:
+        hint = ""
+        if X.shape[0] == n_features:
+            hint = (
+                "; it looks transposed: nnscratch stores one sample per row, not Nielsen's "
+                f"column vectors, so pass {name}.T"
+            )
         raise ValueError(
             f"{name} has {X.shape[1]} features per sample but the network's input layer "
-            f"expects {n_features}: got shape {X.shape}, expected (n_samples, {n_features})"
+            f"expects {n_features}: got shape {X.shape}, expected (n_samples, {n_features}){hint}"
         )
     check_finite(X, name)
     return X
