@@ -32,3 +32,11 @@ def mnist_dir() -> Path:
     pytest.skip(
         f"official MNIST test files not found (set NNSCRATCH_DATA; looked in {SHARED_MNIST})"
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    """The book's notebooks (collected by nbval from book/) are slow tests."""
+    for item in items:
+        if str(item.path).endswith(".ipynb"):
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.notebook)
