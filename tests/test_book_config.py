@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from book_pages import REPO, book_notebooks, toc, toc_files, toc_pages
 
 BOOK = REPO / "book"
@@ -66,7 +65,7 @@ def test_config_validates_against_jupyter_book_schema():
 
 
 def test_config_has_no_unknown_keys():
-    """The schema accepts unknown keys silently; a typo (``launch_button:``) would just be ignored."""
+    """The schema accepts unknown keys silently: a typo (``launch_button:``) would be ignored."""
     schema = _schema()["properties"]
     allowed = set(schema) | {"only_build_toc_files"}
     assert set(CONFIG) <= allowed, f"unknown top-level keys: {set(CONFIG) - allowed}"
@@ -157,7 +156,8 @@ def _cited_labels() -> dict[str, str]:
                 a, b = names  # a range such as ``bp1``-``bp4``
                 m, n = re.match(r"(\D+)(\d+)$", a), re.match(r"(\D+)(\d+)$", b)
                 if m and n and m.group(1) == n.group(1):
-                    names = [f"{m.group(1)}{i}" for i in range(int(m.group(2)), int(n.group(2)) + 1)]
+                    lo, hi = int(m.group(2)), int(n.group(2))
+                    names = [f"{m.group(1)}{i}" for i in range(lo, hi + 1)]
             for name in names:
                 cited.setdefault(name, str(path.relative_to(REPO)))
     return cited

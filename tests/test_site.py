@@ -3,8 +3,8 @@
 For each page of the table of contents: the mathematics is typeset by the site's own MathJax (no raw
 TeX left, no MathJax error), every image decodes, no asset is requested from another host, no local
 asset is missing, no executed cell shows ``<Figure size ...>`` instead of its figure, and notebook
-pages carry the launch (Colab, JupyterHub) and download buttons. A full-page screenshot of every page
-is written to ``_build/screenshots/`` for a human look.
+pages carry the launch (Colab, JupyterHub) and download buttons. A full-page screenshot of every
+page is written to ``_build/screenshots/`` for a human look.
 
 Needs the built site (``jupyter-book build . -W -n --keep-going``; ``NNSCRATCH_SITE`` points at
 another build's ``html`` folder) and Debian's ``chromium`` (``apt-get install chromium``). Without
@@ -22,7 +22,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from book_pages import REPO, toc_pages
 
 SITE = Path(os.environ.get("NNSCRATCH_SITE", REPO / "_build" / "html"))
@@ -118,8 +117,9 @@ async () => {
     mathjaxSrc: [...document.scripts].map(s => s.src).filter(s => s.includes('mathjax')),
     mjxFonts: [...document.fonts].filter(f => f.family.includes('MJX'))
        .map(f => f.family + ':' + f.status),
-    images: [...document.images].map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0})),
-    figureText: article.textContent.includes('<Figure size'),
+    images: [...document.images].map(i => ({src: i.currentSrc || i.src,
+                                            ok: i.complete && i.naturalWidth > 0})),
+    figureText: /<\w*Figure size/.test(article.textContent),
     stderr: [...article.querySelectorAll('.output.stderr')].map(e => e.textContent.slice(0, 200)),
     launch: [...document.querySelectorAll('a')].map(a => a.href)
        .filter(h => h.includes('colab.research.google.com') || h.includes('git-pull')),
@@ -188,7 +188,7 @@ def test_math_is_typeset_by_the_local_mathjax(page_reports):
         assert r["mathjaxSrc"] and all(
             urlparse(s).hostname == "127.0.0.1" for s in r["mathjaxSrc"]
         ), f"{doc}: MathJax must come from the site itself, got {r['mathjaxSrc']}"
-        assert r["untypeset"] == 0, f"{doc}: {r['untypeset']} of {r['mathNodes']} formulas untypeset"
+        assert r["untypeset"] == 0, f"{doc}: {r['untypeset']} of {r['mathNodes']} untypeset"
         assert r["mathErrors"] == 0, f"{doc}: {r['mathErrors']} MathJax errors (bad TeX)"
         assert not r["rawTex"], f"{doc}: raw TeX left in the text: {r['rawTex']}"
         failed = [f for f in r["mjxFonts"] if f.endswith(":error")]
