@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnscratch._checks import as_generator
 from nnscratch.data import (
     FUNCTIONS_2D,
     IMAGE_NAMES,
@@ -19,7 +20,7 @@ from nnscratch.data import (
     make_moons,
     playground,
 )
-from nnscratch.data._checks import as_generator, stratified_split
+from nnscratch.data._checks import stratified_split
 
 TRUTH = {
     "AND": [0, 0, 0, 1],

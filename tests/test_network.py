@@ -143,3 +143,27 @@ def test_digits_with_relu_adam_and_l2():
         X_train, y_train, epochs=20, batch_size=32, optimizer="adam", eta=3e-3, lmbda=1.0, seed=0
     )
     assert net.score(X_test, y_test) >= 0.95
+
+
+def test_sigmoid_is_expit_without_scipy():
+    """The NumPy sigmoid (tanh form) agrees with scipy's expit to a few 1e-16, absolutely."""
+    from scipy.special import expit
+
+    from nnscratch.activations import sigmoid
+
+    rng = np.random.default_rng(0)
+    z = np.concatenate([np.linspace(-800, 800, 20001), rng.normal(0, 5, 20000)])
+    with np.errstate(all="raise"):  # no overflow or underflow, however large |z|
+        s = sigmoid(z)
+    np.testing.assert_allclose(s, expit(z), rtol=0, atol=3e-16)
+    np.testing.assert_allclose(s[np.abs(z) < 5], expit(z[np.abs(z) < 5]), rtol=1e-14)
+    assert s.min() == 0.0 and s.max() == 1.0 and np.all(np.diff(s[:20001]) >= 0)
+    z32 = z.astype(np.float32)
+    s32 = sigmoid(z32)
+    assert s32.dtype == np.float32
+    np.testing.assert_allclose(s32, expit(z32), rtol=0, atol=2e-7)
+    assert sigmoid(0.0) == 0.5 and isinstance(sigmoid(0.0), np.floating)
+    np.testing.assert_allclose(sigmoid([0, 1]), expit(np.array([0.0, 1.0])), rtol=1e-15)
+    z2 = rng.normal(size=(3, 4))
+    out = sigmoid(z2)
+    assert out.shape == (3, 4) and out is not z2

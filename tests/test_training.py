@@ -217,3 +217,122 @@ def test_fused_and_general_paths_train_identically(blobs):
     b.fit(X, y, epochs=3, eta=0.5, lmbda=1.0, seed=1, clip=1e12)  # general path (clip is a no-op)
     for p, q in zip(a.W + a.b, b.W + b.b):
         np.testing.assert_allclose(q, p, rtol=1e-10)
+
+
+# ---------------------------------------------------------------------- what the history records
+def _replay_batch_costs(net, X, y, *, epochs, batch_size, eta, seed, lmbda=0.0, **fit_kwargs):
+    """Train a copy of ``net`` batch by batch with ``train`` itself (one batch per call, same
+    permutation), recording each batch's cost and accuracy just before its update: the
+    independent reference for the running means."""
+    Y = net.encode(y)
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    per_epoch = []
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        rows = []
+        for k in range(0, n, batch_size):
+            idx = order[k : k + batch_size]
+            cost = net.cost(X[idx], Y[idx]) + net._l2(lmbda, n)  # L2 term with this n
+            rows.append((len(idx), cost, net.score(X[idx], Y[idx])))
+            # one update on exactly this batch, as train does it (eta, lambda/n with the full n)
+            opt_n = {"lmbda": lmbda * len(idx) / n} if lmbda else {}
+            train(net, X[idx], Y[idx], epochs=1, batch_size=batch_size, eta=eta, shuffle=False,
+                  monitor=False, **opt_n, **fit_kwargs)
+        per_epoch.append(rows)
+    return per_epoch
+
+
+@pytest.mark.parametrize("lmbda", [0.0, 2.0])
+def test_running_loss_is_the_mean_of_the_batch_costs(blobs, lmbda):
+    X, y = blobs
+    X, y = X[:95], y[:95]  # 95 = 9 batches of 10 and one of 5: the mean is weighted by size
+    net = Network([2, 6, 3], loss="cross_entropy", seed=0)
+    ref = Network([2, 6, 3], loss="cross_entropy", seed=0)
+    h = net.fit(X, y, epochs=3, batch_size=10, eta=0.5, lmbda=lmbda, seed=7)
+    assert h.monitor == "running"
+    rows = _replay_batch_costs(ref, X, y, epochs=3, batch_size=10, eta=0.5, seed=7, lmbda=lmbda)
+    for epoch, batches in enumerate(rows):
+        sizes, costs, scores = (np.array(c) for c in zip(*batches))
+        assert h.loss[epoch] == pytest.approx(np.average(costs, weights=sizes), rel=1e-12)
+        assert h.score[epoch] == pytest.approx(np.average(scores, weights=sizes), rel=1e-12)
+        assert not np.isclose(h.loss[epoch], costs.mean(), rtol=1e-9)  # really weighted
+    np.testing.assert_allclose(net.W[0], ref.W[0], rtol=1e-12)  # the replay trained the same
+
+
+def test_running_loss_on_the_general_path(blobs):
+    """Momentum goes through forward + backward + optimizer.step: the same running mean."""
+    X, y = blobs
+    X, y = X[:100], y[:100]
+    net = Network([2, 6, 3], loss="cross_entropy", seed=0)
+    h = net.fit(X, y, epochs=2, batch_size=20, eta=0.5, optimizer="momentum", seed=3)
+    ref = Network([2, 6, 3], loss="cross_entropy", seed=0)
+    opt = optim.SGD(0.5, momentum=0.9)
+    rng = np.random.default_rng(3)
+    Y = ref.encode(y)
+    for epoch in range(2):
+        order = rng.permutation(100)
+        costs = []
+        for k in range(0, 100, 20):
+            idx = order[k : k + 20]
+            costs.append(ref.cost(X[idx], Y[idx]))
+            gW, gb = ref.backprop(X[idx], Y[idx])
+            opt.step(ref.W + ref.b, gW + gb)
+        assert h.loss[epoch] == pytest.approx(np.mean(costs), rel=1e-12)
+    np.testing.assert_allclose(net.W[0], ref.W[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("lmbda", [0.0, 2.0])
+def test_exact_monitor_is_the_full_training_set_cost_after_each_epoch(blobs, lmbda):
+    X, y = blobs
+    net = Network([2, 6, 3], loss="cross_entropy", seed=0)
+    seen = []
+
+    def record(net, epoch, history):
+        seen.append((net.cost(X, y, lmbda=lmbda), net.score(X, y)))
+
+    h = net.fit(X, y, epochs=3, eta=0.5, lmbda=lmbda, seed=0, monitor="exact", callbacks=[record])
+    assert h.monitor == "exact"
+    assert h.loss == [c for c, _ in seen] and h.score == [s for _, s in seen]
+
+
+def test_monitor_modes_train_the_same_weights(blobs):
+    X, y = blobs
+    weights = []
+    for monitor in ("running", "exact", False, True):
+        net = Network([2, 6, 3], loss="cross_entropy", seed=0)
+        h = net.fit(X, y, epochs=2, eta=0.5, seed=0, monitor=monitor)
+        weights.append(net.W[0])
+        assert h.monitor == {"running": "running", "exact": "exact", False: "", True: "running"}[
+            monitor
+        ]
+    for W in weights[1:]:
+        np.testing.assert_array_equal(W, weights[0])
+    with pytest.raises(ValueError, match=r"unknown monitor 'full'; expected one of: running, exa"):
+        Network([2, 3], loss="cross_entropy").fit(X, y, epochs=1, monitor="full")
+
+
+def test_running_mean_lags_behind_the_exact_cost_early_on(blobs):
+    """The documented difference: running means average over an epoch of changing weights."""
+    X, y = blobs
+    runs = {}
+    for monitor in ("running", "exact"):
+        net = Network([2, 6, 3], loss="cross_entropy", seed=0)
+        runs[monitor] = net.fit(X, y, epochs=1, eta=0.5, seed=0, monitor=monitor).loss[0]
+    assert runs["running"] > runs["exact"]
+
+
+def test_first_fit_imports_nothing_heavy():
+    """sigmoid & co. are NumPy: a first fit pulls in no scipy (0.2-0.5 s to import)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, nnscratch\n"
+        "X = np.random.default_rng(0).random((50, 4)); y = np.arange(50) % 2\n"
+        "nnscratch.Network([4, 3, 2], seed=0).fit(X, y, epochs=1)\n"
+        "print(sorted(m for m in ('scipy', 'sklearn', 'numba', 'tensorflow', 'matplotlib')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]" and out.stderr == ""

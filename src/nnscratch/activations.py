@@ -36,24 +36,31 @@ class Activation:
         return f"Activation({self.name!r})"
 
 
-def _expit(z: Array) -> Array:
-    # scipy.special costs ~0.2 s to import: bind it on first use so `import nnscratch` stays fast.
-    global _expit
-    from scipy.special import expit
-
-    _expit = expit
-    return expit(z)
-
-
 def sigmoid(z: Array) -> Array:
-    r"""The logistic function :math:`\sigma(z) = 1/(1+e^{-z})`, overflow-free."""
-    return _expit(z)
+    r"""The logistic function :math:`\sigma(z) = 1/(1+e^{-z})`, elementwise.
+
+    Computed as :math:`\sigma(z) = \tfrac12 + \tfrac12\tanh(z/2)`, an exact identity: NumPy
+    only (nothing to import on first use, unlike ``scipy.special.expit``), never overflows
+    (:math:`\sigma(\pm 1000)` is exactly 1 and 0, no warning), and as fast as ``expit`` on a
+    mini-batch, 2-3x faster on large arrays. Its error is below 1.2e-16 (half a unit in the last
+    place of 1) for every ``z``; relative to a tiny :math:`\sigma(z)` far in the left tail it
+    grows (``expit`` keeps it at 2e-16: at :math:`z=-20`, 5e-8; below :math:`z\approx-37`
+    it returns 0), which matters only for :math:`\ln\sigma`, and the cross-entropies take
+    their logarithms from ``z`` (:mod:`nnscratch.losses`). Float32 stays float32.
+    """
+    a = np.multiply(z, 0.5)
+    if not isinstance(a, np.ndarray):  # a scalar
+        return 0.5 * np.tanh(a) + 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
 
 
 def sigmoid_prime(z: Array, a: Array | None = None) -> Array:
     r""":math:`\sigma'(z) = \sigma(z)\,(1-\sigma(z))`."""
     if a is None:
-        a = _expit(z)
+        a = sigmoid(z)
     return a * (1.0 - a)
 
 
@@ -132,8 +139,9 @@ ACTIVATIONS: dict[str, Activation] = {
     )
 }
 
-#: Activations allowed in hidden layers (elementwise ones).
-HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "identity")
+#: Activations allowed in hidden layers (the elementwise ones), in alphabetical order (error
+#: messages list them in this order).
+HIDDEN = ("elu", "identity", "leaky_relu", "relu", "sigmoid", "tanh")
 
 
 def get(name: str | Activation) -> Activation:

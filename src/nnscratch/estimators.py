@@ -37,7 +37,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import activations as act
 from . import losses, optim
-from ._checks import as_generator, check_choice, check_non_negative, check_positive
+from ._checks import (
+    as_generator,
+    check_choice,
+    check_count,
+    check_non_negative,
+    check_positive,
+)
 from .network import INITS, Network
 from .training import EarlyStopping, History, train
 
@@ -76,9 +82,7 @@ class _BaseMLP(BaseEstimator):
         loss = self.loss
         if isinstance(loss, str):
             loss = losses.ALIASES.get(loss, loss)
-        if not isinstance(loss, str) or loss not in self._losses:
-            raise self._fail(f"unknown loss {loss!r}; expected one of: {', '.join(self._losses)}")
-        return loss
+        return check_choice(loss, "loss", self._losses)
 
     def _output_name(self) -> str:
         """The output activation actually used (``output``, or the loss's default)."""
@@ -124,12 +128,7 @@ class _BaseMLP(BaseEstimator):
                 f"({n_hidden} for hidden_layer_sizes={self.hidden_layer_sizes!r}), "
                 f"got {self.activation!r}"
             )
-        for name in names:
-            if not isinstance(name, str) or name not in act.HIDDEN:
-                raise self._fail(
-                    f"unknown activation {name!r}; expected one of: {', '.join(act.HIDDEN)}"
-                )
-        return list(names)
+        return [check_choice(name, "activation", act.HIDDEN) for name in names]
 
     def _optimizer(self) -> tuple[str | optim.Optimizer, float | None]:
         """A fresh optimiser spec (instances are copied so fits do not share state) and eta."""
@@ -160,8 +159,8 @@ class _BaseMLP(BaseEstimator):
             opt, eta = self._optimizer()
             check_positive(eta, "eta")
             check_non_negative(self.lmbda, "lmbda")
-            check_positive(self.epochs, "epochs", integer=True)
-            check_positive(self.batch_size, "batch_size", integer=True)
+            check_count(self.epochs, "epochs")
+            check_count(self.batch_size, "batch_size")
             if self.clip is not None:
                 check_positive(self.clip, "clip")
             if not isinstance(self.early_stopping, (bool, np.bool_)):
@@ -178,7 +177,7 @@ class _BaseMLP(BaseEstimator):
                     raise ValueError(
                         f"validation_fraction must be a number in (0, 1), got {frac!r}"
                     )
-                check_positive(self.patience, "patience", integer=True)
+                check_count(self.patience, "patience")
             if not isinstance(self.verbose, (bool, np.bool_)):
                 raise ValueError(f"verbose must be True or False, got {self.verbose!r}")
             rng = as_generator(self.seed)
@@ -268,6 +267,54 @@ class _BaseMLP(BaseEstimator):
         return validate_data(self, X, dtype=np.float64, reset=False)
 
 
+def _mlp_init(default_loss: str):
+    """The ``__init__`` of both estimators, differing only in the default ``loss``.
+
+    scikit-learn reads the hyper-parameters from the signature of ``__init__`` and wants it to
+    store each one unchanged under its own name (validation happens in ``fit``); this writes
+    that signature once.
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (30,),
+        activation: str | Sequence[str] = "sigmoid",
+        *,
+        loss: str = default_loss,
+        output: str | None = None,
+        init: str = "nielsen",
+        optimizer: str | optim.Optimizer = "sgd",
+        eta: float | None = None,
+        lmbda: float = 0.0,
+        epochs: int = 30,
+        batch_size: int = 10,
+        clip: float | None = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        seed: int | np.random.Generator | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.output = output
+        self.init = init
+        self.optimizer = optimizer
+        self.eta = eta
+        self.lmbda = lmbda
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.clip = clip
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.seed = seed
+        self.verbose = verbose
+
+    return __init__
+
+
 _COMMON_PARAMS = """\
     hidden_layer_sizes : tuple of int, default=(30,)
         Neurons per hidden layer; ``()`` gives no hidden layer (a linear model / perceptron).
@@ -310,7 +357,9 @@ _COMMON_PARAMS = """\
     network_ : nnscratch.Network
         The trained network; ``network_.W[l]`` has shape ``(n_in, n_out)``.
     history_ : nnscratch.training.History
-        Per-epoch training cost and score (and validation ones with early stopping).
+        Per-epoch training cost and score, running means over each epoch's mini-batches
+        (``monitor='running'`` of :func:`~nnscratch.training.train`), and the validation ones
+        with early stopping.
     n_iter_ : int
         Number of epochs run.
     n_features_in_ : int
@@ -349,42 +398,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     _losses = ("cross_entropy", "quadratic", "binary_cross_entropy", "perceptron")
     _task = "classification"
 
-    def __init__(
-        self,
-        hidden_layer_sizes: Sequence[int] = (30,),
-        activation: str | Sequence[str] = "sigmoid",
-        *,
-        loss: str = "cross_entropy",
-        output: str | None = None,
-        init: str = "nielsen",
-        optimizer: str | optim.Optimizer = "sgd",
-        eta: float | None = None,
-        lmbda: float = 0.0,
-        epochs: int = 30,
-        batch_size: int = 10,
-        clip: float | None = None,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        patience: int = 10,
-        seed: int | np.random.Generator | None = None,
-        verbose: bool = False,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.loss = loss
-        self.output = output
-        self.init = init
-        self.optimizer = optimizer
-        self.eta = eta
-        self.lmbda = lmbda
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.clip = clip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.seed = seed
-        self.verbose = verbose
+    __init__ = _mlp_init(default_loss="cross_entropy")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -460,42 +474,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     _task = "regression"
     _default_eta = DEFAULT_ETA_REGRESSION
 
-    def __init__(
-        self,
-        hidden_layer_sizes: Sequence[int] = (30,),
-        activation: str | Sequence[str] = "sigmoid",
-        *,
-        loss: str = "quadratic",
-        output: str | None = None,
-        init: str = "nielsen",
-        optimizer: str | optim.Optimizer = "sgd",
-        eta: float | None = None,
-        lmbda: float = 0.0,
-        epochs: int = 30,
-        batch_size: int = 10,
-        clip: float | None = None,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        patience: int = 10,
-        seed: int | np.random.Generator | None = None,
-        verbose: bool = False,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.loss = loss
-        self.output = output
-        self.init = init
-        self.optimizer = optimizer
-        self.eta = eta
-        self.lmbda = lmbda
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.clip = clip
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.seed = seed
-        self.verbose = verbose
+    __init__ = _mlp_init(default_loss="quadratic")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

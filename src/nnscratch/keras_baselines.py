@@ -49,7 +49,7 @@ import numpy as np
 
 from . import activations as act
 from . import losses
-from ._checks import as_2d_float, check_choice, check_positive
+from ._checks import as_2d_float, check_choice, check_count, check_positive
 from .network import INITS, Network
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -370,16 +370,14 @@ def small_cnn(
         isinstance(s, (int, np.integer)) and s > 0 for s in input_shape
     ):
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape!r}")
-    check_positive(n_classes, "n_classes", integer=True)
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+    check_count(n_classes, "n_classes", minimum=2)
     if len(filters) != 2:
         raise ValueError(f"filters must give the channels of the 2 convolutions, got {filters!r}")
     for f in filters:
-        check_positive(f, "filters", integer=True)
+        check_count(f, "filters")
     if min(input_shape[:2]) < 4:
         raise ValueError(f"images must be at least 4x4 pixels, got input_shape={input_shape!r}")
-    check_positive(kernel_size, "kernel_size", integer=True)
+    check_count(kernel_size, "kernel_size")
     check_choice(optimizer, "optimizer", ("adam", "sgd"))
     check_positive(eta, "eta")
     keras = _keras()
@@ -387,30 +385,23 @@ def small_cnn(
     def init(k: int):
         return keras.initializers.GlorotUniform(seed=None if seed is None else seed + k)
 
-    model = keras.Sequential(
-        [
-            keras.Input(shape=tuple(input_shape)),
+    layers: list[Any] = [keras.Input(shape=tuple(input_shape))]
+    for k, n_filters in enumerate(filters):  # conv - ReLU - max-pool, twice
+        layers += [
             keras.layers.Conv2D(
-                filters[0],
+                n_filters,
                 kernel_size,
                 padding="same",
                 activation="relu",
-                kernel_initializer=init(0),
+                kernel_initializer=init(k),
             ),
             keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(
-                filters[1],
-                kernel_size,
-                padding="same",
-                activation="relu",
-                kernel_initializer=init(1),
-            ),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Flatten(),
-            keras.layers.Dense(n_classes, activation="softmax", kernel_initializer=init(2)),
-        ],
-        name="small_cnn",
-    )
+        ]
+    layers += [
+        keras.layers.Flatten(),
+        keras.layers.Dense(n_classes, activation="softmax", kernel_initializer=init(len(filters))),
+    ]
+    model = keras.Sequential(layers, name="small_cnn")
     opt = (
         keras.optimizers.Adam(learning_rate=eta)
         if optimizer == "adam"
@@ -491,8 +482,8 @@ def fit_keras(
     a ``tf.data.Dataset`` of that dtype instead, so it really trains in float64.
     """
     keras = _keras()
-    check_positive(epochs, "epochs", integer=True)
-    check_positive(batch_size, "batch_size", integer=True)
+    check_count(epochs, "epochs")
+    check_count(batch_size, "batch_size")
     dtype = _model_dtype(model)
     X = _as_input(X, dtype)
     Y = keras_targets(model, y).astype(dtype)
@@ -555,7 +546,7 @@ def keras_predict(model, X, batch_size: int = 1024) -> np.ndarray:
     Calls the model directly on batches of ``batch_size`` (no progress bar, and in the model's
     own dtype: ``model.predict`` would round float64 inputs to ``keras.config.floatx()``)."""
     _keras()
-    check_positive(batch_size, "batch_size", integer=True)
+    check_count(batch_size, "batch_size")
     X = _as_input(X, _model_dtype(model))
     out = [
         np.asarray(model(X[k : k + batch_size], training=False), dtype=np.float64)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations as act
-from ._checks import check_choice
+from ._checks import check_choice, one_hot
 
 Array = np.ndarray
 
@@ -191,21 +191,13 @@ def encode_targets(y, n_out: int, loss: str = "quadratic") -> Array:
         if n_out == 1:
             Y = y.astype(np.float64)[:, None]
         else:
-            labels = y.astype(np.int64)
-            if not np.array_equal(labels, y):
+            try:
+                Y = one_hot(y, n_out)
+            except ValueError as exc:
                 raise ValueError(
-                    f"1D targets for a network with {n_out} outputs are read as class labels and "
-                    f"must be integers in 0..{n_out - 1}; got non-integer values such as "
-                    f"{y[labels != y][0]!r}"
-                )
-            bad = (labels < 0) | (labels >= n_out)
-            if bad.any():
-                raise ValueError(
-                    f"class label out of range: got {labels[bad][0]}, expected integers in "
-                    f"0..{n_out - 1} (the network has {n_out} outputs)"
-                )
-            Y = np.zeros((labels.size, n_out))
-            Y[np.arange(labels.size), labels] = 1.0
+                    f"1D targets for a network with {n_out} outputs are read as class labels: "
+                    f"{exc}"
+                ) from None
     elif y.ndim == 2:
         if y.shape[1] != n_out:
             raise ValueError(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ._checks import check_choice, check_non_negative, check_positive
+from ._checks import check_choice, check_count, check_non_negative, check_positive
 
 Array = np.ndarray
 
@@ -124,7 +124,8 @@ class Adam(Optimizer):
         return f"Adam(eta={self.eta:g}, beta1={self.beta1:g}, beta2={self.beta2:g})"
 
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+#: Optimiser names, in alphabetical order (error messages list them in this order).
+OPTIMIZERS = ("adam", "momentum", "nesterov", "sgd")
 
 
 def get(optimizer: str | Optimizer, eta: float | None = None, **kwargs) -> Optimizer:
@@ -178,7 +179,7 @@ def constant() -> Schedule:
 def step_decay(drop: float = 0.5, every: int = 10) -> Schedule:
     """:math:`\\eta_t = \\eta_0\\, \\mathrm{drop}^{\\lfloor t/\\mathrm{every}\\rfloor}`."""
     check_positive(drop, "drop")
-    check_positive(every, "every", integer=True)
+    check_count(every, "every")
     return lambda eta0, epoch: eta0 * drop ** (epoch // every)
 
 
@@ -196,7 +197,7 @@ def inverse_time(k: float = 0.1) -> Schedule:
 
 def cosine(epochs: int, eta_min: float = 0.0) -> Schedule:
     """Cosine annealing from :math:`\\eta_0` to ``eta_min`` over ``epochs`` epochs."""
-    check_positive(epochs, "epochs", integer=True)
+    check_count(epochs, "epochs")
     check_non_negative(eta_min, "eta_min")
     return lambda eta0, epoch: (
         eta_min + 0.5 * (eta0 - eta_min) * (1 + np.cos(np.pi * min(epoch, epochs) / epochs))

@@ -1,17 +1,14 @@
-"""Small input checks shared by the data loaders and generators.
+"""What only the data loaders need: :class:`DataError`, split sizes and stratified splits.
 
-Everything here raises :class:`ValueError` (or :class:`DataError`, a subclass) with a message that
-says what was expected and what came, as the rest of :mod:`nnscratch` does.
+The general checks (seeds, names, counts, dtypes, one-hot labels) are in :mod:`nnscratch._checks`,
+shared with the rest of the package.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
 
 import numpy as np
-
-SeedLike = int | np.integer | np.random.Generator | None
 
 
 class DataError(ValueError):
@@ -22,85 +19,14 @@ class DataError(ValueError):
     """
 
 
-def as_generator(seed: SeedLike, name: str = "seed") -> np.random.Generator:
-    """Return a :class:`numpy.random.Generator` for ``seed``.
-
-    Parameters
-    ----------
-    seed : int, numpy.random.Generator or None
-        A non-negative integer seed (reproducible), an existing generator (used as is, so its
-        state advances), or ``None`` for fresh, unpredictable entropy.
-    name : str
-        The parameter name used in error messages.
-
-    Returns
-    -------
-    numpy.random.Generator
-    """
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None:
-        return np.random.default_rng()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(
-            f"{name} must be a non-negative int, a numpy.random.Generator or None, "
-            f"got {type(seed).__name__} {seed!r}"
-        )
-    if seed < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {seed}")
-    return np.random.default_rng(int(seed))
-
-
-def check_n(n: object, name: str = "n", minimum: int = 1) -> int:
-    """Check that ``n`` is an integer ``>= minimum`` and return it as a Python ``int``."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise ValueError(f"{name} must be an int >= {minimum}, got {type(n).__name__} {n!r}")
-    if n < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {n}")
-    return int(n)
-
-
-def check_noise(noise: object, name: str = "noise") -> float:
-    """Check that ``noise`` is a finite real number ``>= 0`` and return it as a ``float``."""
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
-        raise ValueError(f"{name} must be a real number >= 0, got {type(noise).__name__}")
-    value = float(noise)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite real number >= 0, got {noise!r}")
-    return value
-
-
-def check_name(name: object, valid: Iterable[str], what: str) -> str:
-    """Normalise ``name`` (case-insensitive, ``-``/space as ``_``) and check it is in ``valid``.
-
-    Returns the canonical name from ``valid``.
-    """
-    valid = tuple(valid)
-    if isinstance(name, str):
-        key = name.strip().lower().replace("-", "_").replace(" ", "_")
-        for v in valid:
-            if v.lower() == key:
-                return v
-    raise ValueError(f"unknown {what} {name!r}; valid names are: {', '.join(valid)}")
-
-
-def check_dtype(dtype: object) -> np.dtype:
-    """Check that ``dtype`` is a floating-point dtype (e.g. float64, float32)."""
-    try:
-        dt = np.dtype(dtype)  # type: ignore[call-overload]
-    except TypeError as exc:
-        raise ValueError(f"dtype must be a floating-point dtype, got {dtype!r}") from exc
-    if dt.kind != "f":
-        raise ValueError(f"dtype must be a floating-point dtype such as float64, got {dt}")
-    return dt
-
-
-def one_hot(y: np.ndarray, n_classes: int, dtype: object = np.float64) -> np.ndarray:
-    """Encode integer labels ``y`` of shape ``(n,)`` as a one-hot matrix ``(n, n_classes)``."""
-    y = np.asarray(y)
-    out = np.zeros((y.shape[0], n_classes), dtype=dtype)
-    out[np.arange(y.shape[0]), y] = 1
-    return out
+def split_count(value: object, n: int, name: str) -> int:
+    """The size of one part of a split of ``n`` items, from a count (an int) or a fraction in
+    (0, 1) of ``n`` (rounded). The caller checks the range its split allows."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 < value < 1:
+        return round(float(value) * n)
+    raise ValueError(f"{name} must be a count (an int) or a fraction in (0, 1), got {value!r}")
 
 
 def stratified_split(

@@ -6,8 +6,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import SeedLike, as_generator, check_dtype, stratified_split
-from ._checks import one_hot as _one_hot
+from .._checks import SeedLike, as_generator, check_dtype
+from .._checks import one_hot as _one_hot
+from ._checks import split_count, stratified_split
 
 __all__ = ["DigitsSplit", "load_digits_split"]
 
@@ -41,7 +42,7 @@ def load_digits_split(
         Randomness of the split (same seed, same split).
     one_hot : bool, default False
         Labels as ``(n, 10)`` one-hot rows (in ``dtype``) instead of int64 ``(n,)``.
-    dtype : floating dtype, default float64
+    dtype : float64 (default) or float32
         dtype of ``X``.
 
     Returns
@@ -59,14 +60,7 @@ def load_digits_split(
     X = np.asarray(digits.data, dtype=dt) / 16
     y = np.asarray(digits.target, dtype=np.int64)
     n = y.shape[0]
-    if isinstance(test_size, bool):
-        raise ValueError(f"test_size must be a fraction in (0, 1) or a count, got {test_size!r}")
-    if isinstance(test_size, (int, np.integer)):
-        k = int(test_size)
-    elif isinstance(test_size, (float, np.floating)) and 0 < test_size < 1:
-        k = round(float(test_size) * n)
-    else:
-        raise ValueError(f"test_size must be a fraction in (0, 1) or a count, got {test_size!r}")
+    k = split_count(test_size, n, "test_size")
     if not 10 <= k <= n - 10:
         raise ValueError(
             f"test_size must leave at least 10 images on each side of the split (n = {n}), "

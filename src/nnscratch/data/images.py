@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._checks import SeedLike, as_generator, check_n, check_name
+from .._checks import SeedLike, as_generator, check_choice, check_count
 
 __all__ = ["IMAGE_NAMES", "ImageTarget", "make_image"]
 
@@ -165,8 +165,8 @@ def make_image(name: str, size: int = 64, *, color: bool = False, text: str = "N
         Shape ``(size, size)`` (grayscale) or ``(size, size, 3)`` (RGB), values in ``[0, 1]``,
         row 0 at the top.
     """
-    key = check_name(name, IMAGE_NAMES, "image")
-    size = check_n(size, "size", minimum=4)
+    key = check_choice(name, "image", IMAGE_NAMES, normalize=True)
+    size = check_count(size, "size", minimum=4)
     if key == "text":
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"text must be a non-empty string, got {text!r}")
@@ -228,9 +228,11 @@ class ImageTarget:
         text: str = "NN",
         interpolation: str = "nearest",
     ) -> None:
-        self.interpolation = check_name(interpolation, ("nearest", "bilinear"), "interpolation")
+        self.interpolation = check_choice(
+            interpolation, "interpolation", ("nearest", "bilinear"), normalize=True
+        )
         if isinstance(image, str):
-            self.name = check_name(image, IMAGE_NAMES, "image")
+            self.name = check_choice(image, "image", IMAGE_NAMES, normalize=True)
             img = make_image(self.name, size, color=bool(color), text=text)
         else:
             self.name = "array"
@@ -324,7 +326,7 @@ class ImageTarget:
         xy : numpy.ndarray, float64, shape (n, 2)
         value : numpy.ndarray, float64, shape (n, channels)
         """
-        n = check_n(n)
+        n = check_count(n, "n")
         gen = as_generator(rng, "rng")
         xy = gen.random((n, 2))
         return xy, self.value_at(xy)
@@ -335,8 +337,8 @@ class ImageTarget:
         if isinstance(resolution, tuple):
             if len(resolution) != 2:
                 raise ValueError(f"resolution must be an int or (height, width), got {resolution}")
-            return check_n(resolution[0], "height"), check_n(resolution[1], "width")
-        r = check_n(resolution, "resolution")
+            return check_count(resolution[0], "height"), check_count(resolution[1], "width")
+        r = check_count(resolution, "resolution")
         return r, r
 
     def grid_points(self, resolution: int | tuple[int, int] | None = None) -> np.ndarray:

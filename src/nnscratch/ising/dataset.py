@@ -34,11 +34,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._checks import SeedLike, as_generator, check_count
 from .monte_carlo import (
     START_NAMES,
     T_C,
-    _as_rng,
-    check_size,
     check_temperatures,
     initial_spins,
     simulate,
@@ -58,7 +57,7 @@ FORMAT_VERSION: int = 1
 def temperature_sweep(n: int = 30, T_min: float = 1.0, T_max: float = 3.5) -> np.ndarray:
     """``n`` evenly spaced temperatures from T_min to T_max (default 30 over 1.0-3.5), for
     locating T_c. Shape (n,)."""
-    n = check_size("n", n, 2)
+    n = check_count(n, "n", minimum=2)
     T_min, T_max = check_temperatures([T_min, T_max])
     if T_max <= T_min:
         raise ValueError(f"need T_min < T_max, got T_min={T_min}, T_max={T_max}")
@@ -112,7 +111,7 @@ def make_dataset(
     temperatures: ArrayLike = COURSE_TEMPERATURES,
     n_per_T: int = 1000,
     L: int = COURSE_L,
-    seed: int | np.random.Generator | None = 0,
+    seed: SeedLike = 0,
     cache_dir: str | os.PathLike | None = None,
     *,
     start: Literal["cold", "hot"] = "cold",
@@ -137,23 +136,22 @@ def make_dataset(
         raise ValueError(f"temperatures must be a number or a 1D sequence, got shape {temps.shape}")
     if start not in START_NAMES:
         raise ValueError(f"start must be one of {START_NAMES}, got {start!r}")
-    if seed is not None and not isinstance(seed, np.random.Generator):
-        seed = check_size("seed (an int, a np.random.Generator or None)", seed, 0)
+    rng = as_generator(seed)  # checks seed; an int seed also names the cache file
     params = {
         "format": FORMAT_VERSION,
         "temperatures": [float(t) for t in temps],
-        "n_per_T": check_size("n_per_T", n_per_T, 1),
-        "L": check_size("L", L, 2),
-        "seed": seed if isinstance(seed, int) else None,
+        "n_per_T": check_count(n_per_T, "n_per_T"),
+        "L": check_count(L, "L", minimum=2),
+        "seed": int(seed) if isinstance(seed, int | np.integer) else None,
         "start": start,
-        "n_replicas": check_size("n_replicas", n_replicas, 1),
-        "n_equilibration": check_size("n_equilibration", n_equilibration, 0),
-        "n_between": None if n_between is None else check_size("n_between", n_between, 1),
+        "n_replicas": check_count(n_replicas, "n_replicas"),
+        "n_equilibration": check_count(n_equilibration, "n_equilibration", minimum=0),
+        "n_between": None if n_between is None else check_count(n_between, "n_between"),
         "n_pilot": N_PILOT,
         "gap_factor": GAP_FACTOR,
     }
     if not use_cache or params["seed"] is None:
-        return _to_data(_generate(params, _as_rng(seed)), path=None)
+        return _to_data(_generate(params, rng), path=None)
 
     path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:20]
@@ -164,7 +162,7 @@ def make_dataset(
         except _CorruptCache as err:
             warnings.warn(f"nnscratch.ising: ignoring corrupt cache file {path} ({err}); "
                           "regenerating it", RuntimeWarning, stacklevel=2)
-    arrays = _generate(params, np.random.default_rng(params["seed"]))
+    arrays = _generate(params, rng)
     _save(path, arrays, params)
     return _to_data(arrays, path)
 

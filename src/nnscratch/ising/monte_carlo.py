@@ -34,6 +34,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._checks import SeedLike, as_generator, check_count
 from ._kernels import run_chains
 
 T_C: float = float(2.0 / np.log1p(np.sqrt(2.0)))
@@ -45,18 +46,6 @@ DELTA_E: tuple[int, ...] = (-8, -4, 0, 4, 8)
 START_NAMES = ("cold", "hot")
 
 _TWO32 = 2.0**32
-
-
-def _as_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
-    """``np.random.default_rng`` that returns a given Generator itself (so its state advances)."""
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-
-def check_size(name: str, value: object, minimum: int) -> int:
-    """Return ``value`` as an int, or raise ValueError unless it is an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_spins(spins: np.ndarray) -> np.ndarray:
@@ -107,18 +96,18 @@ def _thresholds(T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def initial_spins(n_replicas: int, L: int, start: Literal["cold", "hot"] = "cold",
-                  rng: int | np.random.Generator | None = None) -> np.ndarray:
+                  rng: SeedLike = None) -> np.ndarray:
     """Starting configurations, shape (n_replicas, L, L), int8.
 
     ``"cold"``: all spins +1 (the T = 0 ground state); ``"hot"``: independent random +-1 spins
     (T = infinity). ``rng`` is only used by the hot start.
     """
-    n_replicas = check_size("n_replicas", n_replicas, 1)
-    L = check_size("L", L, 2)
+    n_replicas = check_count(n_replicas, "n_replicas")
+    L = check_count(L, "L", minimum=2)
     if start == "cold":
         return np.ones((n_replicas, L, L), dtype=np.int8)
     if start == "hot":
-        bits = _as_rng(rng).integers(0, 2, size=(n_replicas, L, L), dtype=np.int8)
+        bits = as_generator(rng, "rng").integers(0, 2, size=(n_replicas, L, L), dtype=np.int8)
         return (2 * bits - 1).astype(np.int8)
     raise ValueError(f"start must be one of {START_NAMES}, got {start!r}")
 
@@ -131,20 +120,20 @@ def _run(spins: np.ndarray, T: ArrayLike, n_sweeps: ArrayLike, rng, metropolis: 
     T_arr = check_temperatures(T, R)
     sweeps = np.asarray(n_sweeps)
     if np.ndim(n_sweeps) == 0:
-        sweeps = np.full(R, check_size("n_sweeps", n_sweeps, 0), dtype=np.int64)
+        sweeps = np.full(R, check_count(n_sweeps, "n_sweeps", minimum=0), dtype=np.int64)
     elif sweeps.shape != (R,) or sweeps.dtype.kind not in "iu" or np.any(sweeps < 0):
         raise ValueError(f"n_sweeps must be an integer >= 0 or {R} of them (one per replica), "
                          f"got {n_sweeps!r}")
     sweeps = sweeps.astype(np.int64)
     thresholds, p_add_thresholds = _thresholds(T_arr)
-    seeds = _as_rng(rng).integers(0, 2**64, size=R, dtype=np.uint64)
+    seeds = as_generator(rng, "rng").integers(0, 2**64, size=R, dtype=np.uint64)
     flipped = run_chains(lattices, thresholds, p_add_thresholds, seeds, sweeps,
                          metropolis, n_clusters)
     return flipped.reshape(spins.shape[:-2])
 
 
 def metropolis(spins: np.ndarray, T: ArrayLike, n_sweeps: ArrayLike = 1,
-               rng: int | np.random.Generator | None = None) -> np.ndarray:
+               rng: SeedLike = None) -> np.ndarray:
     """``n_sweeps`` checkerboard Metropolis sweeps of every replica, in place.
 
     spins: (R, L, L) or (L, L) int8; T: a number or shape (R,); n_sweeps: an int or shape (R,).
@@ -158,18 +147,18 @@ def metropolis(spins: np.ndarray, T: ArrayLike, n_sweeps: ArrayLike = 1,
 
 
 def wolff(spins: np.ndarray, T: ArrayLike, n_clusters: int = 1,
-          rng: int | np.random.Generator | None = None) -> np.ndarray:
+          rng: SeedLike = None) -> np.ndarray:
     """Grow and flip ``n_clusters`` Wolff clusters in every replica, in place.
 
     spins: (R, L, L) or (L, L) int8; T: a number or shape (R,).
     Returns the number of flipped spins (summed cluster sizes) per replica, shape (R,) or ().
     """
-    n_clusters = check_size("n_clusters", n_clusters, 0)
+    n_clusters = check_count(n_clusters, "n_clusters", minimum=0)
     return _run(spins, T, 1, rng, metropolis=False, n_clusters=n_clusters)
 
 
 def simulate(spins: np.ndarray, T: ArrayLike, n_sweeps: ArrayLike = 1,
-             rng: int | np.random.Generator | None = None, *, n_clusters: int = 1) -> np.ndarray:
+             rng: SeedLike = None, *, n_clusters: int = 1) -> np.ndarray:
     """``n_sweeps`` sweeps of every replica, in place; one sweep = one Metropolis sweep followed
     by ``n_clusters`` Wolff clusters (``n_clusters=0``: plain Metropolis).
 
@@ -177,5 +166,5 @@ def simulate(spins: np.ndarray, T: ArrayLike, n_sweeps: ArrayLike = 1,
     spins: (R, L, L) or (L, L) int8; T: a number or shape (R,); n_sweeps: an int or shape (R,).
     Returns the number of flipped spins per replica, shape (R,) or ().
     """
-    n_clusters = check_size("n_clusters", n_clusters, 0)
+    n_clusters = check_count(n_clusters, "n_clusters", minimum=0)
     return _run(spins, T, n_sweeps, rng, metropolis=True, n_clusters=n_clusters)
