@@ -667,6 +667,16 @@ def _scatter_classes(ax: Axes, X: np.ndarray, y: np.ndarray, classes, colors, ma
     ax.legend(title="class", loc="best", frameon=True, framealpha=0.85)
 
 
+def _finish_plane(ax: Axes, title: str | None) -> Axes:
+    """No grid, axes labelled ``x₁`` and ``x₂``, and the title if any (the plots of the plane)."""
+    ax.grid(False)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def _as_callable(obj, methods: Sequence[str], what: str) -> Callable:
     for name in methods:
         method = getattr(obj, name, None)
@@ -757,12 +767,7 @@ def decision_regions(
     _scatter_classes(ax, X, y, classes, colors)
     ax.set_xlim(xx[0, 0], xx[0, -1])
     ax.set_ylim(yy[0, 0], yy[-1, 0])
-    ax.grid(False)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish_plane(ax, title)
 
 
 def decision_function(
@@ -829,12 +834,7 @@ def decision_function(
     cm = cmap if isinstance(cmap, Colormap) else matplotlib.colormaps[cmap]
     colors = [cm(0.05), cm(0.95)] if classes.size == 2 else _class_colors(classes.size)
     _scatter_classes(ax, X, y, classes, colors, markers=["o", "s", "^", "D", "v", "P"])
-    ax.grid(False)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish_plane(ax, title)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ import math
 
 from ._pristine import BUILTINS, np
 
-__builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
-
 __all__ = [
     "TINY",
     "TOL",
@@ -30,6 +28,8 @@ __all__ = [
     "relative_error",
     "share",
 ]
+
+__builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
 
 #: Tolerance of the relative error for a gradient to count as correct.
 TOL = 1e-7

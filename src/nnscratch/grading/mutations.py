@@ -32,8 +32,6 @@ from .compare import (
     relative_error,
 )
 
-__builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
-
 Array = np.ndarray
 
 __all__ = [
@@ -51,6 +49,8 @@ __all__ = [
     "diagnose",
     "mutants",
 ]
+
+__builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,6 +358,11 @@ def _m(text_output: str | None, text_hidden: str | None, kind: str | None = None
     return message
 
 
+def _everywhere(text: str, kind: str | None = None) -> Message:
+    """A message with the same text for output-layer and hidden-layer gradients."""
+    return _m(text, text, kind)
+
+
 _INHERITS = "wrong only because δ^L is wrong ({}, eq. BP1): BP2 carries that error back here"
 
 CATALOGUE: tuple[Mutation, ...] = (
@@ -382,9 +387,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "same_layer_a",
         Bug(grad_w="same_layer"),
-        _m(
-            "uses the activation of the wrong layer: ∂C/∂w^l = {bp4} needs the previous "
-            "layer's activation a^{{l-1}}, not a^l (eq. BP4)",
+        _everywhere(
             "uses the activation of the wrong layer: ∂C/∂w^l = {bp4} needs the previous "
             "layer's activation a^{{l-1}}, not a^l (eq. BP4)",
             kind="w",
@@ -395,9 +398,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "transposed_w",
         Bug(grad_w="transposed"),
-        _m(
-            "is transposed: ∂C/∂w^l = {bp4} has the shape of {w}[{index}], {shape}, "
-            "not its transpose (eq. BP4)",
+        _everywhere(
             "is transposed: ∂C/∂w^l = {bp4} has the shape of {w}[{index}], {shape}, "
             "not its transpose (eq. BP4)",
             kind="w",
@@ -408,9 +409,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "bias_flat",
         Bug(grad_b="flat"),
-        _m(
-            "has the right values but shape ({n},); {b}[{index}] has shape {shape}: keep δ^l "
-            "a column vector (eq. BP3)",
+        _everywhere(
             "has the right values but shape ({n},); {b}[{index}] has shape {shape}: keep δ^l "
             "a column vector (eq. BP3)",
             kind="b",
@@ -421,8 +420,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "bias_row",
         Bug(grad_b="row"),
-        _m(
-            "has the right values but shape (1, {n}); {b}[{index}] has shape {shape} (eq. BP3)",
+        _everywhere(
             "has the right values but shape (1, {n}); {b}[{index}] has shape {shape} (eq. BP3)",
             kind="b",
         ),
@@ -432,8 +430,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "bias_sum",
         Bug(grad_b="sum"),
-        _m(
-            "is a single number (δ^l summed up); ∂C/∂b^l = δ^l itself, shape {shape} (eq. BP3)",
+        _everywhere(
             "is a single number (δ^l summed up); ∂C/∂b^l = δ^l itself, shape {shape} (eq. BP3)",
             kind="b",
         ),
@@ -443,8 +440,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "bias_unsummed",
         Bug(grad_b="unsummed"),
-        _m(
-            "is δ^l for every sample; ∂C/∂b^l sums δ^l over the batch (eq. BP3)",
+        _everywhere(
             "is δ^l for every sample; ∂C/∂b^l sums δ^l over the batch (eq. BP3)",
             kind="b",
         ),
@@ -546,8 +542,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "no_mean",
         Bug(mean=False),
-        _m(
-            "is N times too large: the cost is an average, so divide by the batch size N",
+        _everywhere(
             "is N times too large: the cost is an average, so divide by the batch size N",
         ),
         "the 1/N of the average cost is missing",
@@ -557,8 +552,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "sign",
         Bug(sign=-1.0),
-        _m(
-            "the sign is flipped: the output error is ∇_a C = a^L − y, not y − a^L (eq. BP1)",
+        _everywhere(
             "the sign is flipped: the output error is ∇_a C = a^L − y, not y − a^L (eq. BP1)",
         ),
         "the sign of the output error is flipped: y − a^L instead of a^L − y (BP1)",
@@ -567,9 +561,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "factor2",
         Bug(scale=2.0),
-        _m(
-            "is twice the correct value: for C = ½|a^L − y|², ∇_a C = a^L − y has no factor 2 "
-            "(eq. BP1)",
+        _everywhere(
             "is twice the correct value: for C = ½|a^L − y|², ∇_a C = a^L − y has no factor 2 "
             "(eq. BP1)",
         ),
@@ -579,8 +571,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "half",
         Bug(scale=0.5),
-        _m(
-            "is half the correct value: ∇_a C = a^L − y has no factor ½ (eq. BP1)",
+        _everywhere(
             "is half the correct value: ∇_a C = a^L − y has no factor ½ (eq. BP1)",
         ),
         "every gradient is half the correct value (∇_a C = a^L − y has no factor ½, BP1)",
@@ -866,20 +857,15 @@ def _explain(net, item, first, keys, evidence, layout, tried) -> ItemResult:
 
 def _hint(item: Item, by_item: dict[Item, ItemResult]) -> str:
     """Where to look, from which other gradients of the same network are right."""
-    same_b = by_item.get(replace(item, kind="b"))
-    out_ok = all(r.correct for it, r in by_item.items() if it.output)
-    if item.output:
-        if item.kind == "w" and same_b is not None and same_b.correct:
-            return "; ∂C/∂b is right here, so δ^L is right: look at ∂C/∂w (eq. BP4)"
-        same_w = by_item.get(replace(item, kind="w"))
-        if item.kind == "b" and same_w is not None and same_w.correct:
-            return "; ∂C/∂w is right here, so δ^L is right: ∂C/∂b^L = δ^L (eq. BP3)"
-        return "; look at δ^L = ∇_a C ⊙ σ′(z^L) (eq. BP1)"
-    if not out_ok:
+    if not item.output and not all(r.correct for it, r in by_item.items() if it.output):
         return "; the output layer is wrong too: fix δ^L first (eq. BP1)"
+    l = "L" if item.output else "l"
+    same_b = by_item.get(replace(item, kind="b"))
     if item.kind == "w" and same_b is not None and same_b.correct:
-        return "; ∂C/∂b is right here, so δ^l is right: look at ∂C/∂w (eq. BP4)"
+        return f"; ∂C/∂b is right here, so δ^{l} is right: look at ∂C/∂w (eq. BP4)"
     same_w = by_item.get(replace(item, kind="w"))
     if item.kind == "b" and same_w is not None and same_w.correct:
-        return "; ∂C/∂w is right here, so δ^l is right: ∂C/∂b^l = δ^l (eq. BP3)"
+        return f"; ∂C/∂w is right here, so δ^{l} is right: ∂C/∂b^{l} = δ^{l} (eq. BP3)"
+    if item.output:
+        return "; look at δ^L = ∇_a C ⊙ σ′(z^L) (eq. BP1)"
     return "; the output layer is correct, so look at the recursion (eq. BP2)"

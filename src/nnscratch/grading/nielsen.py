@@ -30,8 +30,6 @@ from ._child import exception_info
 from ._pristine import BUILTINS, np
 from .mutations import SIGMOID, Layout, backprop_variant, mutants
 
-__builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
-
 Array = np.ndarray
 
 __all__ = [
@@ -45,6 +43,8 @@ __all__ = [
     "make_cases",
     "reference_backprop",
 ]
+
+__builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
 
 #: Nielsen's column-vector layout: ``z = W @ a + b``, ``W`` of shape ``(n_out, n_in)``.
 NIELSEN = Layout(

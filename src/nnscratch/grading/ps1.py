@@ -26,7 +26,7 @@ import io
 import itertools
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..data import load_mnist
 from . import _pristine
@@ -47,8 +47,6 @@ from .nielsen import (
 )
 from .report import Report
 
-__builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
-
 __all__ = [
     "ARCHITECTURES",
     "TRAINING_SIZES",
@@ -57,6 +55,8 @@ __all__ = [
     "grade_backprop",
     "reference_backprop",
 ]
+
+__builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
 
 #: The test networks of :func:`grade_backprop`, smallest first.
 ARCHITECTURES: tuple[tuple[int, ...], ...] = (
@@ -130,12 +130,36 @@ def _preflight(report: Report, changed: list[str]) -> bool:
     return True
 
 
-def _network_problem(Network) -> str | None:
+def _network_problem(Network, methods: Sequence[str]) -> str | None:
     if not isinstance(Network, type):
         return f"expected the class Network, got {type(Network).__name__}; pass the class itself"
-    if not callable(getattr(Network, "backprop", None)):
-        return "the class Network has no method backprop"
+    for method in methods:
+        if not callable(getattr(Network, method, None)):
+            return f"the class Network has no method {method}"
     return None
+
+
+def _graded(
+    report: Report,
+    points: float,
+    Network,
+    score: Callable[[], float],
+    methods: Sequence[str] = ("backprop",),
+) -> float:
+    """``score()`` under :func:`_grading_context`, once :func:`_preflight` passed and ``Network``
+    is a class with ``methods``: no credit otherwise, and an internal error instead of any
+    exception. ``score`` reports on the student's code and returns ``report.finish(...)``."""
+    try:
+        with _grading_context() as changed:
+            if not _preflight(report, changed):
+                return report.finish(0.0, points)
+            problem = _network_problem(Network, methods)
+            if problem:
+                report.bad("Network", problem)
+                return report.finish(0.0, points)
+            return score()
+    except Exception as exc:  # never raise into the notebook
+        return _internal_error(report, exc, points)
 
 
 def _printed(results: Sequence[ChildResult]) -> str:
@@ -300,12 +324,7 @@ def _add_all_mutants(per_arch: Sequence[Sequence[Case]]) -> None:
 
 
 def check_shapes(
-    Network,
-    points: float = 1.0,
-    *,
-    seed: int = 0,
-    timeout: float = 10.0,
-    memory_mb: float = 512.0,
+    Network, points: float = 1.0, *, seed: int = 0, timeout: float = 10.0, memory_mb: float = 512.0
 ) -> float:
     """Visible test: ``Network([3, 4, 2]).backprop(x, y)`` returns gradients of the right shapes
     and values.
@@ -319,7 +338,7 @@ def check_shapes(
     Network
         The student's class (Nielsen's interface).
     points
-        Maximum score.
+        Maximum score: half for the shapes, half for the values.
     seed
         Seed of the test network and example.
     timeout, memory_mb
@@ -334,43 +353,37 @@ def check_shapes(
     _check_number(seed, "seed", integer=True, inclusive=True)
     sizes = (3, 4, 2)
     report = Report(f"check_shapes: Network({list(sizes)}).backprop(x, y), x of shape (3, 1)")
-    try:
-        with _grading_context() as changed:
-            if not _preflight(report, changed):
-                return report.finish(0.0, points)
-            problem = _network_problem(Network)
-            if problem:
-                report.bad("Network", problem)
-                return report.finish(0.0, points)
-            runs, child, calls = _run_networks(Network, [sizes], 1, [seed], timeout, memory_mb)
-            (nets, problems, complete), children = runs[0], [child]
-            if calls:
-                report.bad("backprop", _DELEGATION.format(names=", ".join(calls[:3])))
-                return report.finish(0.0, points)
-            if problems[0]:
-                for p in problems[0]:
-                    report.bad("backprop", p)
-                report.note(_printed(children))
-                return report.finish(0.0, points)
-            results, summary = diagnose(nets, NIELSEN, complete)
-            n_shape = n_value = 0
-            for r in results[0]:
-                ref = _get_ref(nets[0], r)
-                if r.correct:
-                    report.good(r.item.label(), f"shape {ref.shape}, values correct")
-                elif r.shape_ok:
-                    report.bad(r.item.label(), f"shape {ref.shape} right, but {r.message}")
-                else:
-                    report.bad(r.item.label(), r.message)
-                n_shape += r.shape_ok
-                n_value += r.correct
-            if summary:
-                report.note(f"diagnosis: {summary}")
+
+    def score() -> float:
+        runs, child, calls = _run_networks(Network, [sizes], 1, [seed], timeout, memory_mb)
+        (nets, problems, complete), children = runs[0], [child]
+        if calls:
+            report.bad("backprop", _DELEGATION.format(names=", ".join(calls[:3])))
+            return report.finish(0.0, points)
+        if problems[0]:
+            for p in problems[0]:
+                report.bad("backprop", p)
             report.note(_printed(children))
-            n = len(results[0])
-            return report.finish(share(points, n_shape + n_value, 2 * n), points)
-    except Exception as exc:  # never raise into the notebook
-        return _internal_error(report, exc, points)
+            return report.finish(0.0, points)
+        results, summary = diagnose(nets, NIELSEN, complete)
+        n_shape = n_value = 0
+        for r in results[0]:
+            ref = _get_ref(nets[0], r)
+            if r.correct:
+                report.good(r.item.label(), f"shape {ref.shape}, values correct")
+            elif r.shape_ok:
+                report.bad(r.item.label(), f"shape {ref.shape} right, but {r.message}")
+            else:
+                report.bad(r.item.label(), r.message)
+            n_shape += r.shape_ok
+            n_value += r.correct
+        if summary:
+            report.note(f"diagnosis: {summary}")
+        report.note(_printed(children))
+        n = len(results[0])
+        return report.finish(share(points, n_shape + n_value, 2 * n), points)
+
+    return _graded(report, points, Network, score)
 
 
 def _layers_text(layers: Sequence[int]) -> str:
@@ -412,12 +425,7 @@ def _get_ref(net: NetworkData, r: ItemResult):
 
 
 def grade_backprop(
-    Network,
-    points: float = 6.0,
-    *,
-    seed: int = 0,
-    timeout: float = 10.0,
-    memory_mb: float = 512.0,
+    Network, points: float = 6.0, *, seed: int = 0, timeout: float = 10.0, memory_mb: float = 512.0
 ) -> float:
     """Hidden test: every gradient of :data:`ARCHITECTURES` against the reference.
 
@@ -433,7 +441,7 @@ def grade_backprop(
     Network
         The student's class (Nielsen's interface).
     points
-        Maximum score.
+        Maximum score, split evenly over the gradients.
     seed
         Seed of the test networks and examples.
     timeout
@@ -445,7 +453,8 @@ def grade_backprop(
     Returns
     -------
     float
-        The score, a plain Python float in ``[0, points]``.
+        The score, a plain Python float: ``points`` times the fraction of correct gradients,
+        rounded to 2 decimals.
     """
     points = float(_check_number(points, "points"))
     _check_number(seed, "seed", integer=True, inclusive=True)
@@ -454,48 +463,40 @@ def grade_backprop(
         f"grade_backprop: {n_items} gradients of {len(ARCHITECTURES)} networks, "
         f"{EXAMPLES_PER_NETWORK} examples each"
     )
-    try:
-        with _grading_context() as changed:
-            if not _preflight(report, changed):
-                return report.finish(0.0, points)
-            problem = _network_problem(Network)
-            if problem:
-                report.bad("Network", problem)
-                return report.finish(0.0, points)
-            runs, child, calls = _run_networks(
-                Network, ARCHITECTURES, EXAMPLES_PER_NETWORK, [seed], timeout, memory_mb
-            )
-            (nets, problems, complete), children = runs[0], [child]
-            if calls:
-                report.bad("backprop", _DELEGATION.format(names=", ".join(calls[:3])))
-                report.note(_printed(children))
-                return report.finish(0.0, points)
-            results, summary = diagnose(nets, NIELSEN, complete)
-            n_correct = 0
-            for net, rows, probs in zip(nets, results, problems):
-                name = str(list(net.sizes))
-                if probs:
-                    report.bad(
-                        name, f"{'; '.join(probs)} (no credit for its {len(rows)} gradients)"
-                    )
-                    continue
-                good = sum(r.correct for r in rows)
-                n_correct += good
-                if good == len(rows):
-                    report.good(name, f"all {len(rows)} gradients correct")
-                    continue
-                report.bad(name, f"{good} of {len(rows)} gradients correct")
-                for ok, label, message in _grouped(rows):
-                    if ok:
-                        report.good(label, message, indent=1)
-                    else:
-                        report.bad(label, message, indent=1)
-            if summary:
-                report.note(f"diagnosis: {summary}")
+
+    def score() -> float:
+        runs, child, calls = _run_networks(
+            Network, ARCHITECTURES, EXAMPLES_PER_NETWORK, [seed], timeout, memory_mb
+        )
+        (nets, problems, complete), children = runs[0], [child]
+        if calls:
+            report.bad("backprop", _DELEGATION.format(names=", ".join(calls[:3])))
             report.note(_printed(children))
-            return report.finish(share(points, n_correct, n_items), points)
-    except Exception as exc:  # never raise into the notebook
-        return _internal_error(report, exc, points)
+            return report.finish(0.0, points)
+        results, summary = diagnose(nets, NIELSEN, complete)
+        n_correct = 0
+        for net, rows, probs in zip(nets, results, problems):
+            name = str(list(net.sizes))
+            if probs:
+                report.bad(name, f"{'; '.join(probs)} (no credit for its {len(rows)} gradients)")
+                continue
+            good = sum(r.correct for r in rows)
+            n_correct += good
+            if good == len(rows):
+                report.good(name, f"all {len(rows)} gradients correct")
+                continue
+            report.bad(name, f"{good} of {len(rows)} gradients correct")
+            for ok, label, message in _grouped(rows):
+                if ok:
+                    report.good(label, message, indent=1)
+                else:
+                    report.bad(label, message, indent=1)
+        if summary:
+            report.note(f"diagnosis: {summary}")
+        report.note(_printed(children))
+        return report.finish(share(points, n_correct, n_items), points)
+
+    return _graded(report, points, Network, score)
 
 
 _MNIST: dict = {}
@@ -584,92 +585,84 @@ def check_training(
         f"check_training: Network({list(TRAINING_SIZES)}).SGD on {n_train} MNIST images, "
         f"{epochs} epoch(s), mini-batch {mini_batch_size}, η = {eta:g}"
     )
-    try:
-        with _grading_context() as changed:
-            if not _preflight(report, changed):
-                return report.finish(0.0, points)
-            problem = _network_problem(Network)
-            if problem is None and not callable(getattr(Network, "SGD", None)):
-                problem = "the class Network has no method SGD"
-            if problem:
-                report.bad("Network", problem)
-                return report.finish(0.0, points)
-            data = _mnist()
-            if n_train > data.X_train.shape[0] or n_test > data.X_test.shape[0]:
-                raise ValueError(
-                    f"n_train/n_test must be at most {data.X_train.shape[0]}/"
-                    f"{data.X_test.shape[0]} ({data.config}), got {n_train}/{n_test}"
-                )
-            rng = np.random.Generator(np.random.PCG64([int(seed) & 0xFFFFFFFF, 104729]))
-            i_train = rng.permutation(data.X_train.shape[0])[:n_train]
-            i_test = rng.permutation(data.X_test.shape[0])[:n_test]
-            X, labels = data.X_train[i_train], data.y_train[i_train]
-            W0, b0 = _training_init(seed)
-            child = run_in_child(
-                child_train,
-                Network,
-                TRAINING_SIZES,
-                W0,
-                b0,
-                X,
-                labels,
-                epochs,
-                mini_batch_size,
-                eta,
-                int(seed),
-                guarded_files(),
-                timeout=timeout,
-                memory_mb=memory_mb,
+
+    def score() -> float:
+        data = _mnist()
+        if n_train > data.X_train.shape[0] or n_test > data.X_test.shape[0]:
+            raise ValueError(
+                f"n_train/n_test must be at most {data.X_train.shape[0]}/"
+                f"{data.X_test.shape[0]} ({data.config}), got {n_train}/{n_test}"
             )
-            if not child.ok:
-                report.bad("training", child.describe("your network's SGD"))
-                report.note(_printed([child]))
-                return report.finish(0.0, points)
-            value = child.value if isinstance(child.value, dict) else {}
-            calls = [str(c) for c in value.get("calls") or []]
-            if calls:
-                report.bad("training", _DELEGATION.format(names=", ".join(calls[:3])))
-                report.note(_printed([child]))
-                return report.finish(0.0, points)
-            Ws, bs = value.get("weights"), value.get("biases")
-            if Ws is None or bs is None:
-                report.bad("training", f"after SGD, {value.get('why') or 'no parameters'}")
-                return report.finish(0.0, points)
-            shapes_ok = [w.shape for w in Ws] == [w.shape for w in W0] and [
-                b.shape for b in bs
-            ] == [b.shape for b in b0]
-            if not shapes_ok:
-                report.bad(
-                    "training",
-                    "after SGD the weights/biases have shapes "
-                    f"{[w.shape for w in Ws]}/{[b.shape for b in bs]}, expected "
-                    f"{[w.shape for w in W0]}/{[b.shape for b in b0]}",
-                )
-                return report.finish(0.0, points)
-            if not all(all_finite(a) for a in [*Ws, *bs]):
-                report.bad("training", "after SGD the weights contain NaN or inf")
-                return report.finish(0.0, points)
-            acc = accuracy(Ws, bs, data.X_test[i_test], data.y_test[i_test])
-            seconds = float(value.get("seconds") or child.elapsed)
-            text = (
-                f"test accuracy {acc:.3f} on {n_test} images after {seconds:.1f} s of "
-                f"training (needed: {threshold:g})"
-            )
-            passed = acc >= threshold
-            if passed:
-                report.good("training", text)
-            else:
-                unchanged = all(
-                    not bool(np.logical_or.reduce((a != b).ravel()))
-                    for a, b in zip([*Ws, *bs], [*W0, *b0])
-                )
-                hint = (
-                    "; SGD did not change the weights at all"
-                    if unchanged
-                    else "; check backprop with grade_backprop's feedback"
-                )
-                report.bad("training", text + hint)
+        rng = np.random.Generator(np.random.PCG64([int(seed) & 0xFFFFFFFF, 104729]))
+        i_train = rng.permutation(data.X_train.shape[0])[:n_train]
+        i_test = rng.permutation(data.X_test.shape[0])[:n_test]
+        X, labels = data.X_train[i_train], data.y_train[i_train]
+        W0, b0 = _training_init(seed)
+        child = run_in_child(
+            child_train,
+            Network,
+            TRAINING_SIZES,
+            W0,
+            b0,
+            X,
+            labels,
+            epochs,
+            mini_batch_size,
+            eta,
+            int(seed),
+            guarded_files(),
+            timeout=timeout,
+            memory_mb=memory_mb,
+        )
+        if not child.ok:
+            report.bad("training", child.describe("your network's SGD"))
             report.note(_printed([child]))
-            return report.finish(points if passed else 0.0, points)
-    except Exception as exc:  # never raise into the notebook
-        return _internal_error(report, exc, points)
+            return report.finish(0.0, points)
+        value = child.value if isinstance(child.value, dict) else {}
+        calls = [str(c) for c in value.get("calls") or []]
+        if calls:
+            report.bad("training", _DELEGATION.format(names=", ".join(calls[:3])))
+            report.note(_printed([child]))
+            return report.finish(0.0, points)
+        Ws, bs = value.get("weights"), value.get("biases")
+        if Ws is None or bs is None:
+            report.bad("training", f"after SGD, {value.get('why') or 'no parameters'}")
+            return report.finish(0.0, points)
+        shapes_ok = [w.shape for w in Ws] == [w.shape for w in W0] and [b.shape for b in bs] == [
+            b.shape for b in b0
+        ]
+        if not shapes_ok:
+            report.bad(
+                "training",
+                "after SGD the weights/biases have shapes "
+                f"{[w.shape for w in Ws]}/{[b.shape for b in bs]}, expected "
+                f"{[w.shape for w in W0]}/{[b.shape for b in b0]}",
+            )
+            return report.finish(0.0, points)
+        if not all(all_finite(a) for a in [*Ws, *bs]):
+            report.bad("training", "after SGD the weights contain NaN or inf")
+            return report.finish(0.0, points)
+        acc = accuracy(Ws, bs, data.X_test[i_test], data.y_test[i_test])
+        seconds = float(value.get("seconds") or child.elapsed)
+        text = (
+            f"test accuracy {acc:.3f} on {n_test} images after {seconds:.1f} s of "
+            f"training (needed: {threshold:g})"
+        )
+        passed = acc >= threshold
+        if passed:
+            report.good("training", text)
+        else:
+            unchanged = all(
+                not bool(np.logical_or.reduce((a != b).ravel()))
+                for a, b in zip([*Ws, *bs], [*W0, *b0])
+            )
+            hint = (
+                "; SGD did not change the weights at all"
+                if unchanged
+                else "; check backprop with grade_backprop's feedback"
+            )
+            report.bad("training", text + hint)
+        report.note(_printed([child]))
+        return report.finish(points if passed else 0.0, points)
+
+    return _graded(report, points, Network, score, methods=("backprop", "SGD"))

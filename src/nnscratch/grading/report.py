@@ -10,9 +10,9 @@ import sys
 
 from ._pristine import BUILTINS
 
-__builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
-
 __all__ = ["BAD", "GOOD", "WARN", "Report", "format_points"]
+
+__builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
 
 GOOD = "✓"
 BAD = "✗"

@@ -687,32 +687,33 @@ class RestoreMissingCells(OverwriteCells):
         return nb, resources
 
 
+def _replaced_in_autograde(trait: str, steps: str, old: type, new: type) -> list[t.Any]:
+    """nbgrader's ``Autograde.<trait>`` with ``old`` replaced by ``new``; a ``RuntimeError``
+    (naming ``steps``) if nbgrader no longer uses ``old``. ``trait`` is also the name of the
+    public function that asks."""
+    from nbgrader.converters import Autograde
+
+    default = Autograde.class_traits()[trait].default()
+    if old not in default:
+        raise RuntimeError(
+            f"nbgrader's {steps} steps changed (no {old.__name__} in {default}); update "
+            f"nnscratch.grading.sandbox_kernel.{trait}"
+        )
+    return [new if p is old else p for p in default]
+
+
 def sanitize_preprocessors() -> list[t.Any]:
     """nbgrader's ``Autograde.sanitize_preprocessors``, ``OverwriteCells`` replaced by
     :class:`RestoreMissingCells`."""
-    from nbgrader.converters import Autograde
-
-    default = Autograde.class_traits()["sanitize_preprocessors"].default()
-    if OverwriteCells not in default:
-        raise RuntimeError(
-            f"nbgrader's sanitize steps changed (no OverwriteCells in {default}); update "
-            "nnscratch.grading.sandbox_kernel.sanitize_preprocessors"
-        )
-    return [RestoreMissingCells if p is OverwriteCells else p for p in default]
+    return _replaced_in_autograde(
+        "sanitize_preprocessors", "sanitize", OverwriteCells, RestoreMissingCells
+    )
 
 
 def autograde_preprocessors() -> list[t.Any]:
     """nbgrader's own ``Autograde.autograde_preprocessors``, ``Execute`` replaced by
     :class:`SandboxedExecute`."""
-    from nbgrader.converters import Autograde
-
-    default = Autograde.class_traits()["autograde_preprocessors"].default()
-    if Execute not in default:
-        raise RuntimeError(
-            f"nbgrader's autograde steps changed (no Execute in {default}); update "
-            "nnscratch.grading.sandbox_kernel.autograde_preprocessors"
-        )
-    return [SandboxedExecute if p is Execute else p for p in default]
+    return _replaced_in_autograde("autograde_preprocessors", "autograde", Execute, SandboxedExecute)
 
 
 def feedback_preprocessors() -> list[t.Any]:
