@@ -204,6 +204,20 @@ def test_make_dataset_shapes_dtypes_labels(tmp_path):
     assert data.path is not None and data.path.parent == tmp_path
 
 
+def test_temperature_labels_index_the_given_temperatures(tmp_path):
+    temps = (3.0, 1.5, 2.3)  # not sorted: the label is the position in this tuple
+    kw = {**SMALL, "temperatures": temps, "n_per_T": 8}
+    by_T = ising.make_dataset(**kw, seed=1, cache_dir=tmp_path, labels="temperature")
+    by_phase = ising.make_dataset(**kw, seed=1, cache_dir=tmp_path)  # same cache file
+    assert by_T.path == by_phase.path and len(list(tmp_path.glob("*.npz"))) == 1
+    np.testing.assert_array_equal(by_T.X, by_phase.X)
+    assert by_T.y.dtype == np.int64 and by_T.y.tolist() == [0] * 8 + [1] * 8 + [2] * 8
+    np.testing.assert_array_equal(np.asarray(temps)[by_T.y], by_T.T)
+    assert by_phase.y.tolist() == [0] * 8 + [1] * 8 + [0] * 8  # 2.3 > T_c: disordered
+    fresh = ising.make_dataset(**kw, seed=1, use_cache=False, labels="temperature")
+    np.testing.assert_array_equal(fresh.y, by_T.y)
+
+
 def test_make_dataset_reproducible(tmp_path):
     a = ising.make_dataset(**SMALL, seed=5, use_cache=False)
     b = ising.make_dataset(**SMALL, seed=5, use_cache=False)
@@ -301,6 +315,8 @@ def test_course_dataset(tmp_path):
         (lambda: ising.make_dataset(n_per_T=0), "n_per_T must be .* got 0"),
         (lambda: ising.make_dataset([1.0, 0.0]), r"> 0, got \[1.0, 0.0\]"),
         (lambda: ising.make_dataset(start="lukewarm"), "start must be one of"),
+        (lambda: ising.make_dataset(labels="colour"), "labels must be one of"),
+        (lambda: ising.make_dataset([1.5, 3.0, 1.5]), "temperatures must be distinct"),
         (lambda: ising.make_dataset(seed="abc"), "seed .* got 'abc'"),
         (lambda: ising.temperature_sweep(10, 3.0, 2.0), "T_min < T_max"),
         (lambda: ising.integrated_autocorrelation_time([1.0]), "n_steps >= 2"),

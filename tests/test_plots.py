@@ -499,7 +499,7 @@ def test_returned_figure_detaches_from_pyplot_only_under_inline(monkeypatch, dig
     assert plt.fignum_exists(fig.number)
     assert fig._repr_mimebundle_() is None
     assert plt.fignum_exists(fig.number)  # Agg: nothing changes
-    monkeypatch.setattr(plots, "_inline_backend", lambda: True)
+    monkeypatch.setattr(plots._base, "_inline_backend", lambda: True)
     assert fig._repr_mimebundle_() is None  # IPython's own Figure formatter then renders it
     assert not plt.fignum_exists(fig.number)  # the inline backend will not show it again
 

@@ -336,7 +336,7 @@ def _figure(figsize: tuple[float, float]):
     """A new pyplot figure that a notebook displays exactly once (see :mod:`nnscratch.plots`)."""
     import matplotlib.pyplot as plt
 
-    from .plots import BookFigure
+    from .plots._base import BookFigure
 
     return plt.figure(figsize=figsize, layout="constrained", FigureClass=BookFigure)
 

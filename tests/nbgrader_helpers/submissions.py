@@ -47,6 +47,24 @@ def solution_body(source_nb: Notebook) -> str:
     return text[begin:end].rstrip("\n")
 
 
+def solution_of(source_nb: Notebook, grade_id: str) -> str:
+    """The source cell ``grade_id`` as a student who solved it would write it: the code between
+    ``### BEGIN SOLUTION`` and ``### END SOLUTION`` kept, the marker lines removed (any
+    assignment; the release has ``# YOUR CODE HERE`` + ``raise NotImplementedError()`` there)."""
+    lines = source(cell(source_nb, grade_id)).splitlines(keepends=True)
+    kept = [ln for ln in lines if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+    if len(kept) == len(lines):
+        raise AssertionError(f"cell {grade_id!r} of the source has no solution markers")
+    return "".join(kept)
+
+
+def with_cell(release: Notebook, grade_id: str, text: str) -> Notebook:
+    """A copy of the release with the source of cell ``grade_id`` replaced by ``text``."""
+    nb = copy.deepcopy(release)
+    cell(nb, grade_id)["source"] = text
+    return nb
+
+
 def with_body(release: Notebook, body: str) -> Notebook:
     """The release with ``body`` (8-space indented code) in place of the backprop stub."""
     nb = copy.deepcopy(release)
@@ -86,9 +104,10 @@ def set_source(nb: Notebook, grade_id: str, text: str) -> Notebook:
 @dataclass
 class Context:
     release: Notebook
-    body: str  # the solution's backprop body
+    body: str  # the solution's backprop body (ps1)
     course: Path  # the course root (absolute) -- for the snooping submission
     exchange: Path
+    source: Notebook | None = None  # the instructor's source notebook (any assignment)
 
 
 @dataclass

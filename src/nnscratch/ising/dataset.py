@@ -50,6 +50,7 @@ N_PILOT: int = 200
 """Sweeps recorded after equilibration to measure the autocorrelation time."""
 GAP_FACTOR: float = 3.0
 """Default sweeps between samples, in units of the pilot's tau (2 tau + 50 % margin)."""
+LABEL_NAMES: tuple[str, ...] = ("phase", "temperature")
 FORMAT_VERSION: int = 1
 """Bumped whenever the cache file layout or the sampling procedure changes."""
 
@@ -72,7 +73,9 @@ class IsingData:
 
     X: (n, L*L) float64, spins +1.0 / -1.0 (not 0/1: the physics' values, and the global flip
     s -> -s stays X -> -X), row-major (``X.reshape(-1, L, L)`` gives the lattices).
-    y: (n,) int64, 1 = ordered phase (T < T_c), 0 = disordered (T >= T_c). The label follows
+    y: (n,) int64, with ``labels="phase"``: 1 = ordered phase (T < T_c), 0 = disordered
+    (T >= T_c); with ``labels="temperature"``: the index of the sample's temperature in
+    ``temperatures``. The phase label follows
     the infinite lattice: at T = 2.3, just above T_c, a 32 x 32 lattice still shows large
     ordered domains (<|m|> ~ 0.57) but is labelled 0.
     T: (n,) float64, the temperature of each sample.
@@ -119,8 +122,14 @@ def make_dataset(
     n_equilibration: int = 200,
     n_between: int | None = None,
     use_cache: bool = True,
+    labels: Literal["phase", "temperature"] = "phase",
 ) -> IsingData:
-    """Equilibrium configurations at each temperature with ordered/disordered labels.
+    """Equilibrium configurations at each temperature, labelled by phase or by temperature.
+
+    ``labels="phase"`` (default): y = 1 in the ordered phase (T < T_c), 0 in the disordered one.
+    ``labels="temperature"``: y = k for the k-th of ``temperatures`` (in the order given), for
+    the course's three-temperature task. The labels do not enter the cache key: both come from
+    the same stored samples.
 
     ``n_per_T`` samples at each of ``temperatures`` (each > 0) on an L x L lattice, from
     ``n_replicas`` chains per temperature started ``start`` ("cold" or "hot"); see the module
@@ -136,6 +145,10 @@ def make_dataset(
         raise ValueError(f"temperatures must be a number or a 1D sequence, got shape {temps.shape}")
     if start not in START_NAMES:
         raise ValueError(f"start must be one of {START_NAMES}, got {start!r}")
+    if labels not in LABEL_NAMES:
+        raise ValueError(f"labels must be one of {LABEL_NAMES}, got {labels!r}")
+    if len(np.unique(temps)) != len(temps):
+        raise ValueError(f"temperatures must be distinct, got {temps.tolist()}")
     rng = as_generator(seed)  # checks seed; an int seed also names the cache file
     params = {
         "format": FORMAT_VERSION,
@@ -151,20 +164,20 @@ def make_dataset(
         "gap_factor": GAP_FACTOR,
     }
     if not use_cache or params["seed"] is None:
-        return _to_data(_generate(params, rng), path=None)
+        return _to_data(_generate(params, rng), path=None, labels=labels)
 
     path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:20]
     path = path / f"ising_L{params['L']}_n{params['n_per_T']}_{key}.npz"
     if path.exists():
         try:
-            return _to_data(_load(path, params), path)
+            return _to_data(_load(path, params), path, labels=labels)
         except _CorruptCache as err:
             warnings.warn(f"nnscratch.ising: ignoring corrupt cache file {path} ({err}); "
                           "regenerating it", RuntimeWarning, stacklevel=2)
     arrays = _generate(params, rng)
     _save(path, arrays, params)
-    return _to_data(arrays, path)
+    return _to_data(arrays, path, labels=labels)
 
 
 def _generate(params: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -207,12 +220,18 @@ def _generate(params: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
-def _to_data(arrays: dict[str, np.ndarray], path: Path | None) -> IsingData:
+def _to_data(arrays: dict[str, np.ndarray], path: Path | None,
+             labels: str = "phase") -> IsingData:
     spins, T = arrays["spins"], arrays["T"]
     L = spins.shape[-1]
+    if labels == "temperature":
+        # index of each sample's temperature in the order the caller gave them
+        y = np.argmax(T[:, None] == arrays["temperatures"][None, :], axis=1)
+    else:
+        y = T < T_C
     return IsingData(
         X=spins.reshape(len(spins), L * L).astype(np.float64),
-        y=(T < T_C).astype(np.int64),
+        y=y.astype(np.int64),
         T=T.astype(np.float64),
         L=L,
         temperatures=arrays["temperatures"],
