@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
+
+# pytest's own figures draw off screen (never set MPLBACKEND for the book's kernels, see DESIGN).
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
@@ -15,6 +20,15 @@ SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 os.environ.setdefault("NNSCRATCH_OFFLINE", "1")
 # TensorFlow: no banner on stderr.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture
+def close_figures():
+    """A test that draws starts and ends without open figures (``pytestmark = pytest.mark.
+    usefixtures("close_figures")`` in a module whose tests all draw)."""
+    plt.close("all")
+    yield
+    plt.close("all")
 
 
 @pytest.fixture

@@ -3,23 +3,13 @@ experiment, and the widget (built without a display)."""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
 from nnscratch import playground as pg
 
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    plt.close("all")
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")  # Agg backend: tests/conftest.py
 
 
 def test_settings_build_the_network_and_data_they_describe():

@@ -3,13 +3,10 @@ leaves global state alone and rejects bad input with a clear ValueError."""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import subprocess
 import sys
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -19,13 +16,7 @@ from matplotlib.figure import Figure
 from nnscratch import Network, plots
 from nnscratch.training import History
 
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    """Every test starts and ends without open figures; the count may not grow."""
-    plt.close("all")
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")  # Agg backend: tests/conftest.py
 
 
 @pytest.fixture(autouse=True)
