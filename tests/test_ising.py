@@ -325,3 +325,153 @@ def test_course_dataset(tmp_path):
 def test_bad_inputs_raise_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- analysis: crossings, histogram classifier, finite-size extrapolation -------------------
+
+
+def test_output_crossing_of_synthetic_curves():
+    T = np.linspace(1.0, 3.5, 26)
+    ordered = 1 / (1 + np.exp((T - 2.31) / 0.05))  # crosses 1/2 at exactly 2.31
+    # linear interpolation between the grid points 2.3 and 2.4 of a steep logistic
+    assert ising.output_crossing(T, ordered, 1 - ordered) == pytest.approx(2.31, abs=0.02)
+    # straight lines: linear interpolation is exact, wherever the crossing falls
+    a, b = 1.0 - 0.3 * T, 0.2 * T - 0.5
+    assert ising.output_crossing(T, a, b) == pytest.approx(1.5 / 0.5)
+    assert ising.output_crossing(T, b, a) == pytest.approx(3.0)  # symmetric in a and b
+    # a crossing exactly on a grid point
+    assert ising.output_crossing([1.0, 2.0, 3.0], [1.0, 0.5, 0.0], [0.0, 0.5, 1.0]) == 2.0
+
+
+def test_output_crossing_raises_when_undefined():
+    T = np.linspace(1.0, 3.5, 26)
+    with pytest.raises(ValueError, match="do not cross"):
+        ising.output_crossing(T, np.full(26, 0.9), np.full(26, 0.1))
+    wiggle = 0.5 + 0.2 * np.sin(3 * T)  # crosses 1/2 three times
+    with pytest.raises(ValueError, match="cross 3 times"):
+        ising.output_crossing(T, wiggle, 1 - wiggle)
+    with pytest.raises(ValueError, match="increasing"):
+        ising.output_crossing(T[::-1], T, -T)
+    with pytest.raises(ValueError, match="same shape"):
+        ising.output_crossing(T, T, T[:-1])
+    with pytest.raises(ValueError, match="at least two distinct"):
+        ising.extrapolate_crossing([32, 32], [2.3, 2.31])
+
+
+def test_extrapolate_crossing_recovers_the_line():
+    L = np.array([16, 32, 64])
+    Tc, a, err = ising.extrapolate_crossing(L, 2.269 + 1.5 / L)
+    assert Tc == pytest.approx(2.269) and a == pytest.approx(1.5) and np.isnan(err)
+    Tc, a, _ = ising.extrapolate_crossing(L, 2.0 + 0.7 * L**-0.5, nu=2.0)
+    assert Tc == pytest.approx(2.0) and a == pytest.approx(0.7)
+    # two sizes: T_c = 2 T*(64) - T*(32), so its error is sqrt(4 s64^2 + s32^2)
+    Tc, _, err = ising.extrapolate_crossing([32, 64], [2.33, 2.30], T_err=[0.01, 0.02])
+    assert Tc == pytest.approx(2.27) and err == pytest.approx(np.sqrt(4 * 0.02**2 + 0.01**2))
+
+
+def test_bootstrap_crossings_spread_matches_the_noise():
+    rng = np.random.default_rng(0)
+    temps = np.linspace(2.0, 2.6, 7)
+    T = np.repeat(temps, 400)
+    p = 1 / (1 + np.exp((T - 2.3) / 0.1))
+    ordered = (rng.random(T.size) < p).astype(float)  # 0/1 outputs, mean p(T)
+    boot = ising.bootstrap_crossings(temps, T, ordered, 1 - ordered, n_boot=300, seed=1)
+    assert boot.size >= 270
+    assert boot.mean() == pytest.approx(2.3, abs=0.01)
+    # binomial noise of the mean at T ~ 2.3: sd 0.5/sqrt(400) = 0.025 in p, slope dp/dT = 2.5
+    assert 0.003 < boot.std() < 0.02
+
+
+def test_split_and_mean_by_temperature():
+    T = np.repeat([1.5, 2.3, 3.0], [10, 20, 30])
+    train, test = ising.split_by_temperature(T, 0.5, seed=1)
+    assert np.array_equal(np.sort(np.concatenate([train, test])), np.arange(60))
+    assert np.bincount(np.searchsorted([1.5, 2.3, 3.0], T[test])).tolist() == [5, 10, 15]
+    again = ising.split_by_temperature(T, 0.5, seed=1)
+    assert np.array_equal(again[1], test)
+    values = np.column_stack([T, 2 * T])
+    np.testing.assert_allclose(ising.mean_by_temperature(values, T, [3.0, 1.5]),
+                               [[3.0, 6.0], [1.5, 3.0]])
+    with pytest.raises(ValueError, match="no sample at temperature 2"):
+        ising.mean_by_temperature(T, T, [2.0])
+
+
+def test_histogram_classifier_reaches_the_bayes_accuracy():
+    # two Gaussians N(0, 1) and N(2, 1), equal priors: the Bayes rule thresholds at 1 and is
+    # right with probability Phi(1) = 0.8413
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 40_000)
+    F = rng.normal(2.0 * y, 1.0)
+    pred = ising.histogram_classifier(F[:20_000], y[:20_000], F[20_000:], bins=40)
+    assert np.mean(pred == y[20_000:]) == pytest.approx(0.8413, abs=0.01)
+    # two features, the second one useless: the same accuracy
+    F2 = np.column_stack([F, rng.normal(size=F.size)])
+    pred2 = ising.histogram_classifier(F2[:20_000], y[:20_000], F2[20_000:], bins=20)
+    assert np.mean(pred2 == y[20_000:]) == pytest.approx(0.8413, abs=0.015)
+    # unequal priors: an empty region goes to the most frequent class
+    assert ising.histogram_classifier([0.0, 0.1, 5.0], [1, 1, 0], [2.5]).tolist() == [1]
+    with pytest.raises(ValueError, match="integer labels"):
+        ising.histogram_classifier([0.0, 1.0], [0.5, 1.0], [0.5])
+
+
+def test_ising_plots_draw_and_validate():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nnscratch import plots
+
+    rng = np.random.default_rng(0)
+    T = np.repeat([1.5, 3.0], 50)
+    fig = plots.observable_histograms(rng.random(100), -rng.random(100), T)
+    assert [ax.get_xlabel() for ax in fig.axes] == ["|m|", "E / L²"]
+    temps = np.linspace(1.0, 3.5, 11)
+    p = 1 / (1 + np.exp((temps - 2.3) / 0.1))
+    out = np.stack([np.column_stack([1 - p, p])] * 3)
+    fig2 = plots.phase_outputs(temps, {16: out, 32: out}, crossings={16: (2.3, 0.01)},
+                               Tc=ising.T_C, train=(1.5, 3.0))
+    assert len(fig2.axes) == 2 and fig2.axes[0].get_xlabel() == "T"
+    ax = plots.crossing_vs_size([16, 32, 64], [2.35, 2.31, 2.29], [0.01, 0.01, 0.01],
+                                Tc=ising.T_C, fit=(2.27, 1.3))
+    assert ax.get_ylabel() == "T*"
+    ax2 = plots.hidden_vs_magnetisation(rng.uniform(-1, 1, 50), rng.normal(size=(50, 2)))
+    assert ax2.get_xlabel() == "m"
+    with pytest.raises(ValueError, match="same length"):
+        plots.observable_histograms([0.1, 0.2], [-1.0], [1.5, 1.5])
+    with pytest.raises(ValueError, match=r"shape \(n_seeds, 11, 2\)"):
+        plots.phase_outputs(temps, {16: out[:, :5]})
+    with pytest.raises(ValueError, match=r"z must have shape \(50, k\)"):
+        plots.hidden_vs_magnetisation(np.zeros(50), np.zeros((40, 2)))
+    plt.close("all")
+
+
+def test_block_spins_majority_rule():
+    X = np.array([[1, 1, -1, -1], [1, -1, -1, -1], [1, 1, 1, -1], [-1, 1, -1, 1]], float)
+    # blocks: sum 2 -> +1, sum -4 -> -1, sum 2 -> +1, sum 0 -> tie -> top-left spin (+1)
+    assert ising.block_spins(X.reshape(1, 16), 2).tolist() == [[1.0, -1.0, 1.0, 1.0]]
+    lattice = ising.block_spins(X.reshape(1, 4, 4).astype(np.int8), 2)
+    assert lattice.dtype == np.int8 and lattice.shape == (1, 2, 2)
+    # the rule commutes with the global flip, and b = 1 is the identity
+    rng = np.random.default_rng(0)
+    S = rng.choice([-1.0, 1.0], size=(5, 64))
+    np.testing.assert_array_equal(ising.block_spins(-S, 2), -ising.block_spins(S, 2))
+    np.testing.assert_array_equal(ising.block_spins(S, 1), S)
+    with pytest.raises(ValueError, match="not a multiple"):
+        ising.block_spins(S, 3)
+    with pytest.raises(ValueError, match=r"only \+1 and -1"):
+        ising.block_spins(np.zeros((1, 16)), 2)
+
+
+def test_train_phase_network_learns_far_phases(tmp_path):
+    temps = [1.2, 1.5, 2.2, 2.4, 3.0, 3.5]
+    data = ising.make_dataset(temps, n_per_T=40, L=16, n_replicas=8, cache_dir=tmp_path)
+    net, test = ising.train_phase_network(data, seed=0)
+    assert net.sizes == [256, 30, 2]
+    far = (data.T <= 1.5) | (data.T >= 3.0)
+    assert set(np.flatnonzero(~far)) <= set(test)  # everything in between is test data
+    assert net.score(data.X[test][far[test]], data.y[test][far[test]]) > 0.95
+    p = ising.mean_by_temperature(net.predict_proba(data.X[test]), data.T[test], temps)
+    assert 2.0 < ising.output_crossing(temps, p[:, 1], p[:, 0]) < 3.0
+    with pytest.raises(ValueError, match="T_low < T_high"):
+        ising.train_phase_network(data, T_low=3.0, T_high=1.5)

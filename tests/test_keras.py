@@ -268,3 +268,163 @@ def test_first_keras_use_prints_nothing_on_stderr():
 
 def test_parametrization_covers_every_pair():
     assert len(list(itertools.product(HIDDEN, OUTPUT_LOSS, DEPTHS))) == 126
+
+
+# ---------------------------------------------------------------------- copying weights
+def _hand_built(keras, sizes, hidden="sigmoid", dtype="float32", eta=0.5):
+    """The lecture's way: Sequential, Dense, compile (no nnscratch helper)."""
+    layers = [keras.Input(shape=(sizes[0],), dtype=dtype)]
+    layers += [keras.layers.Dense(n, activation=hidden, dtype=dtype) for n in sizes[1:-1]]
+    layers.append(keras.layers.Dense(sizes[-1], activation="softmax", dtype=dtype))
+    model = keras.Sequential(layers)
+    model.compile(
+        loss="categorical_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=eta)
+    )
+    return model
+
+
+@pytest.mark.tensorflow
+def test_weights_to_keras_same_forward_pass_and_sgd_step(tf):
+    keras = kb._keras()
+    net = Network([7, 6, 5, 4], activation="sigmoid", loss="cross_entropy", seed=11)
+    model = _hand_built(keras, net.sizes, eta=0.5)
+    X, Y = _data(net, 13, 12)
+    before = kb.keras_predict(model, X)
+    assert np.abs(before - net.feedforward(X)).max() > 1e-3  # Keras' own weights differ
+    kb.weights_to_keras(net, model)
+    np.testing.assert_allclose(model.predict_on_batch(X), net.feedforward(X), rtol=1e-5, atol=1e-7)
+    # one SGD step: train_on_batch returns the cost before the update, as nnscratch records it
+    keras_cost = float(model.train_on_batch(X.astype("float32"), Y.astype("float32")))
+    history = net.fit(X, Y, epochs=1, batch_size=len(X), eta=0.5, shuffle=False)
+    assert keras_cost == pytest.approx(history.loss[0], rel=1e-5)
+    stepped = Network(net.sizes, activation="sigmoid", loss="cross_entropy", seed=0)
+    kb.weights_from_keras(model, stepped)
+    for l in range(net.n_layers):
+        assert np.abs(net.W[l]).max() > 0
+        np.testing.assert_allclose(stepped.W[l], net.W[l], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(stepped.b[l], net.b[l], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.tensorflow
+def test_weights_round_trip_is_exact_in_float64(tf):
+    net = Network([5, 4, 3], activation="tanh", loss="cross_entropy", seed=2)
+    model = kb.keras_model(
+        [5, 4, 3], activation="tanh", loss="cross_entropy", seed=9, dtype="float64"
+    )
+    kb.weights_to_keras(net, model)
+    other = Network([5, 4, 3], activation="tanh", loss="cross_entropy", seed=3)
+    kb.weights_from_keras(model, other)
+    for l in range(2):
+        np.testing.assert_array_equal(other.W[l], net.W[l])
+        np.testing.assert_array_equal(other.b[l], net.b[l])
+
+
+@pytest.mark.tensorflow
+def test_weight_copy_errors(tf):
+    keras = kb._keras()
+    net = Network([5, 4, 3], seed=0)
+    with pytest.raises(ValueError, match="2 Dense layers, the Network 3"):
+        kb.weights_to_keras(Network([5, 4, 4, 3], seed=0), _hand_built(keras, [5, 4, 3]))
+    with pytest.raises(ValueError, match=r"kernel of shape \(5, 6\)"):
+        kb.weights_to_keras(net, _hand_built(keras, [5, 6, 3]))
+    with pytest.raises(ValueError, match="only Dense layers"):
+        kb.weights_from_keras(kb.small_cnn((8, 8, 1), n_classes=3), net)
+    with pytest.raises(ValueError, match="must be an nnscratch Network"):
+        kb.weights_to_keras("net", _hand_built(keras, [5, 4, 3]))
+
+
+@pytest.mark.tensorflow
+def test_keras_model_adam_option(tf):
+    keras = kb._keras()
+    model = kb.keras_model([4, 3, 2], loss="cross_entropy", optimizer="adam", eta=0.01, seed=0)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="optimizer"):
+        kb.keras_model([4, 3, 2], optimizer="rmsprop")
+
+
+# ---------------------------------------------------------------------- logits
+@pytest.mark.tensorflow
+def test_keras_logits_are_the_networks_z(tf):
+    from nnscratch.losses import logsumexp
+
+    net = Network([6, 5, 4], activation="relu", loss="cross_entropy", seed=4)
+    model = kb.keras_model(net, dtype="float64")
+    X = np.random.default_rng(5).normal(size=(2100, 6))
+    z = kb.keras_logits(model, X, batch_size=1000)  # three batches, the last one short
+    zs, _ = net.forward(X)
+    np.testing.assert_allclose(z, zs[-1], rtol=1e-12, atol=1e-12)
+    log_p = z - logsumexp(z)
+    np.testing.assert_allclose(np.exp(log_p), kb.keras_predict(model, X), rtol=1e-10)
+    # far outside the data the stable log-probabilities stay finite where log(p) would not
+    big = kb.keras_logits(model, 1e4 * X[:50])
+    assert np.all(np.isfinite(big - logsumexp(big)))
+
+
+@pytest.mark.tensorflow
+def test_keras_logits_of_the_cnn_and_errors(tf):
+    keras = kb._keras()
+    model = kb.small_cnn((8, 8, 1), n_classes=3, seed=1)
+    X = np.random.default_rng(0).uniform(size=(5, 8, 8, 1))
+    z = kb.keras_logits(model, X)
+    assert z.shape == (5, 3) and z.dtype == np.float64
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(
+        p / p.sum(axis=1, keepdims=True), kb.keras_predict(model, X), rtol=1e-5
+    )
+    with pytest.raises(ValueError, match="must be Dense"):
+        kb.keras_logits(
+            keras.Sequential([keras.Input((4,)), keras.layers.Softmax()]), np.ones((2, 4))
+        )
+    inputs = keras.Input((4,))
+    functional = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    with pytest.raises(ValueError, match=r"keras\.Sequential"):
+        kb.keras_logits(functional, np.ones((2, 4)))
+
+
+# ---------------------------------------------------------------------- figure
+def test_cost_comparison_plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nnscratch import plots
+
+    a = np.linspace(2.0, 0.5, 40)
+    fig = plots.cost_comparison({"nnscratch": a, "Keras": a + 1e-7})
+    top, bottom = fig.axes
+    assert top.get_ylabel() == "mini-batch cost" and bottom.get_xlabel() == "training step"
+    assert bottom.get_yscale() == "log"
+    np.testing.assert_allclose(bottom.lines[0].get_ydata(), 1e-7, rtol=1e-6)
+    assert [t.get_text() for t in top.get_legend().get_texts()] == ["nnscratch", "Keras"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="exactly two curves"):
+        plots.cost_comparison({"a": a})
+    with pytest.raises(ValueError, match="same length"):
+        plots.cost_comparison({"a": a, "b": a[:-1]})
+    with pytest.raises(ValueError, match="finite"):
+        plots.cost_comparison({"a": a, "b": np.full_like(a, np.nan)})
+
+
+@pytest.mark.slow
+@pytest.mark.tensorflow
+@pytest.mark.skipif(not HAVE_TF, reason="TensorFlow is not installed")
+def test_keras_api_path_prints_nothing_on_stderr():
+    """What the Keras chapter's notebook does, in a fresh process: nothing may reach stderr."""
+    code = (
+        "import os; os.environ.pop('TF_CPP_MIN_LOG_LEVEL', None)\n"
+        "import numpy as np, nnscratch as nn, nnscratch.keras_baselines as kb\n"
+        "keras = kb.import_keras(); import keras as k2; assert k2 is keras\n"
+        "keras.utils.set_random_seed(0)\n"
+        "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='sigmoid'),"
+        " keras.layers.Dense(2, activation='softmax')])\n"
+        "m.compile(loss='categorical_crossentropy', optimizer=keras.optimizers.SGD(0.5))\n"
+        "net = nn.Network([4, 3, 2], loss='cross_entropy', seed=0); kb.weights_to_keras(net, m)\n"
+        "X = np.ones((5, 4)); Y = net.encode(np.arange(5) % 2)\n"
+        "c = float(m.train_on_batch(X, Y)); m.predict_on_batch(X)\n"
+        "cnn = kb.small_cnn((8, 8, 1), n_classes=2, seed=0)\n"
+        "kb.fit_keras(cnn, np.ones((4, 8, 8, 1)), np.arange(4) % 2, epochs=1, batch_size=2)\n"
+        "print(kb.keras_logits(cnn, np.ones((3, 8, 8, 1))).shape)"
+    )
+    assert _run(code).strip() == "(3, 2)"

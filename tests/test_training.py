@@ -336,3 +336,78 @@ def test_first_fit_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]" and out.stderr == ""
+
+
+def test_gradient_norms_are_the_norms_of_backprop():
+    from nnscratch.training import gradient_norms
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 5)), rng.integers(0, 3, 20)
+    net = Network([5, 8, 8, 8, 3], loss="cross_entropy", init="glorot", seed=0)
+    norms = gradient_norms(net, X, y)
+    nabla_W, _ = net.backprop(X, y)
+    np.testing.assert_allclose(norms, [np.sqrt((g**2).sum()) for g in nabla_W], rtol=1e-12)
+    # sigmoid layers with Glorot weights: each layer back multiplies by about sigma'(0) = 1/4
+    deep = Network([5] + [50] * 8 + [3], loss="cross_entropy", init="glorot", seed=0)
+    g = gradient_norms(deep, X, y)
+    assert g.shape == (9,) and g[0] < 1e-3 * g[-1]
+    relu = Network([5] + [50] * 8 + [3], activation="relu", loss="cross_entropy", init="he",
+                   seed=0)
+    g = gradient_norms(relu, X, y)
+    assert 0.05 < g[0] / g[-1] < 20  # He initialisation keeps them of the same order
+
+
+def test_dead_units_counts_neurons_that_never_fire():
+    from nnscratch.training import dead_units
+
+    net = Network([2, 4, 3, 2], activation="relu", init="he", seed=0)
+    X = np.random.default_rng(0).standard_normal((100, 2))
+    net.W[0][:, 1] = 0.0
+    net.b[0][1] = -1.0  # z = -1 for every input: dead
+    net.b[0][[0, 2, 3]] = 0.1
+    net.W[1][:] = 0.0
+    net.b[1][:] = [-0.5, -0.5, 0.5]  # two of three dead in layer 2
+    np.testing.assert_allclose(dead_units(net, X), [0.25, 2 / 3])
+    # a dead ReLU gets no gradient: its incoming weights stay put during training
+    W_before = net.W[0][:, 1].copy()
+    net.fit(X, (X[:, 0] > 0).astype(int), epochs=3, batch_size=10, eta=0.1, seed=0)
+    np.testing.assert_array_equal(net.W[0][:, 1], W_before)
+    assert dead_units(net, X)[0] >= 0.25
+
+
+def test_clipping_in_a_deep_relu_net_prevents_divergence():
+    from nnscratch.data import load_digits_split
+
+    X_train, X_test, y_train, y_test = load_digits_split(test_size=0.25, seed=0)
+    results = {}
+    for clip in (None, 1.0):
+        net = Network([64] + [32] * 9 + [10], activation="relu", init="he",
+                      loss="cross_entropy", seed=1)
+        h = net.fit(X_train, y_train, epochs=12, batch_size=16, eta=0.2, seed=0, clip=clip,
+                    on_divergence="stop")
+        results[clip] = (h.stopped_early, net.score(X_test, y_test) if not h.stopped_early else 0)
+    assert results[None][0]  # NaN: stopped
+    assert not results[1.0][0] and results[1.0][1] > 0.8, results
+
+
+def test_practical_training_plots():
+    import matplotlib.pyplot as plt
+
+    from nnscratch import plots
+
+    ax = plots.layer_gradient_norms({"a": [1e-6, 1e-3, 1.0], "b": [0.5, 0.4, 0.3, 0.2]})
+    assert ax.get_yscale() == "log" and ax.get_xlabel().startswith("layer")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    plt.close(ax.figure)
+    for bad, message in [({}, "non-empty"), ({"a": [1.0, 0.0]}, "positive"), ({"a": []}, "1D")]:
+        with pytest.raises(ValueError, match=message):
+            plots.layer_gradient_norms(bad)
+    values = {"η small": {"relu": 0.1, "elu": 0.0}, "η large": {"relu": 0.9, "elu": 0.6}}
+    ax = plots.grouped_bars(values, errors=values, ylabel="dead fraction", fmt=".2f")
+    assert len(ax.patches) == 4 and ax.get_ylabel() == "dead fraction"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["relu", "elu"]
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="categories"):
+        plots.grouped_bars({"a": {"x": 1}, "b": {"y": 2}}, ylabel="v")
+    with pytest.raises(ValueError, match="errors"):
+        plots.grouped_bars(values, errors={"η small": {"relu": 0.1}}, ylabel="v")

@@ -58,20 +58,41 @@ def numerical_gradient(f: Callable[[], float], p: Array, h: float = 1e-5) -> Arr
     return grad
 
 
-def check_gradients(net, X, Y, h: float = 1e-5) -> dict[str, float]:
+def check_gradients(
+    net, X, Y, h: float = 1e-5, training: bool = False, masks=None, seed: int = 0
+) -> dict[str, float]:
     """Relative error between ``net.backprop(X, Y)`` and finite differences of ``net.cost``,
-    for every ``W[l]`` and ``b[l]``: ``{'W[0]': 3e-10, 'b[0]': 1e-10, ...}``.
+    for every ``W[l]`` and ``b[l]``: ``{'W[0]': 3e-10, 'b[0]': 1e-10, ...}``, plus
+    ``gamma[l]`` and ``beta[l]`` for a network with batch norm.
 
-    Use float64 and a small batch; the network is perturbed and restored in place.
+    ``training=True`` checks the training-mode gradients of a network with dropout or batch
+    norm (eqs. ``dropout-backprop``, ``bn-backward``): with batch statistics, and with the
+    dropout keep-masks ``masks`` held fixed (drawn once from ``seed`` when not given), so that
+    the cost is a deterministic function of the weights. Use float64 and a small batch; the
+    network is perturbed and restored in place (its running statistics are not touched).
     """
     X, Y = net._check_XY(X, Y)
-    nabla_W, nabla_b = net._backprop(X, Y)
+    if training and getattr(net, "has_training_mode", False):
+        masks = net._check_masks(masks, X.shape[0], seed)
+    else:
+        training, masks = False, None
+    if getattr(net, "has_training_mode", False):
+        nabla_W, nabla_b, extra = net._backprop(X, Y, training, masks, extra=True)
+    else:
+        nabla_W, nabla_b = net._backprop(X, Y)
+        extra = {}
 
     def cost() -> float:
-        return net._cost(X, Y)
+        if not training:
+            return net._cost(X, Y)
+        zs, activations, _ = net._forward_train(X, masks)
+        return net.loss.value(zs[-1], activations[-1], Y)
 
     errors = {}
     for l in range(net.n_layers):
         errors[f"W[{l}]"] = relative_error(nabla_W[l], numerical_gradient(cost, net.W[l], h))
         errors[f"b[{l}]"] = relative_error(nabla_b[l], numerical_gradient(cost, net.b[l], h))
+    for name in ("gamma", "beta"):
+        for l, (g, p) in enumerate(zip(extra.get(name, []), getattr(net, name, []))):
+            errors[f"{name}[{l}]"] = relative_error(g, numerical_gradient(cost, p, h))
     return errors

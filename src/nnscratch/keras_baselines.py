@@ -5,8 +5,12 @@ sizes and activations, the *same cost* as :mod:`nnscratch.losses` and ``keras.op
 with the same learning rate and no momentum. Given a :class:`~nnscratch.Network` it also copies the
 weights (a Keras ``Dense`` kernel is ``(n_in, n_out)``, like ``W[l]``, so ``z = a @ W + b`` in
 both), so that both compute the same outputs, the same cost and the same gradient step.
-:func:`small_cnn` is a small convolutional network for 28x28 images, and :func:`fit_keras` trains
-a model on the targets nnscratch would use (one-hot rows, ``±1`` for the perceptron).
+:func:`weights_to_keras` and :func:`weights_from_keras` copy the weights between a Network and
+any Keras model of matching ``Dense`` layers (one built by hand with ``keras.Sequential``, say).
+:func:`small_cnn` is a small convolutional network for 28x28 images, :func:`fit_keras` trains
+a model on the targets nnscratch would use (one-hot rows, ``±1`` for the perceptron), and
+:func:`keras_logits` returns the last layer's :math:`z^L`, from which log-probabilities follow
+stably.
 
 The costs, per sample :math:`x` with output :math:`a` and target :math:`y`; Keras averages these
 over the mini-batch, as nnscratch does, so a learning rate means the same in both:
@@ -61,8 +65,10 @@ __all__ = [
     "binary_cross_entropy_loss",
     "cross_entropy_loss",
     "fit_keras",
+    "import_keras",
     "keras_accuracy",
     "keras_activation",
+    "keras_logits",
     "keras_loss",
     "keras_model",
     "keras_predict",
@@ -70,6 +76,8 @@ __all__ = [
     "perceptron_loss",
     "quadratic_loss",
     "small_cnn",
+    "weights_from_keras",
+    "weights_to_keras",
 ]
 
 
@@ -136,6 +144,16 @@ def _keras():
         # the same level for TensorFlow's Python logger (e.g. its tf.function retracing notes)
         tf.get_logger().setLevel("ERROR")
     return keras
+
+
+def import_keras():
+    """The ``keras`` module (TensorFlow backend), imported quietly on first use.
+
+    For notebooks that use the Keras API directly: ``keras = kb.import_keras()`` instead of
+    ``import keras``, so that TensorFlow's start-up notices stay off stderr (see
+    :func:`_keras`); later ``import keras`` statements are then free and silent too.
+    """
+    return _keras()
 
 
 # ---------------------------------------------------------------------- losses
@@ -230,6 +248,7 @@ def keras_model(
     eta: float = 3.0,
     init: str = "nielsen",
     seed: int | np.random.Generator | None = None,
+    optimizer: str = "sgd",
     copy_weights: bool = True,
     dtype: str = "float32",
     jit_compile: bool | str = "auto",
@@ -251,6 +270,9 @@ def keras_model(
         :math:`\eta` as nnscratch's SGD, since both average the cost over the mini-batch.
         (Keras stores it as a float32 variable: for bit-for-bit float64 comparisons use a value
         exact in float32, such as 3.0 or 0.75.)
+    optimizer
+        ``'sgd'`` (default, as above) or ``'adam'`` (``keras.optimizers.Adam`` with learning
+        rate ``eta`` and Keras' other defaults, eq. ``adam``).
     init, seed
         With sizes, the initial weights are those of ``Network(sizes, ..., init=init,
         seed=seed)``: the same seed gives the same starting point in nnscratch and Keras.
@@ -269,7 +291,7 @@ def keras_model(
     -------
     keras.Sequential
         Input ``(n, sizes[0])``, output ``(n, sizes[-1])``, compiled with the loss of
-        :data:`KERAS_LOSSES` and ``SGD(learning_rate=eta)``.
+        :data:`KERAS_LOSSES` and ``SGD(learning_rate=eta)`` (or ``Adam``).
     """
     if isinstance(net_or_sizes, Network):
         net = net_or_sizes
@@ -291,6 +313,7 @@ def keras_model(
             seed=seed,
         )
     check_positive(eta, "eta")
+    check_choice(optimizer, "optimizer", ("sgd", "adam"))
     check_choice(dtype, "dtype", ("float32", "float64"))
     keras = _keras()
     int_seed = seed if isinstance(seed, (int, np.integer)) else None
@@ -312,16 +335,76 @@ def keras_model(
         )
     model = keras.Sequential(layers, name="nnscratch_" + "_".join(map(str, net.sizes)))
     if copy_weights:
-        for layer, W, b in zip(model.layers, net.W, net.b):
-            layer.set_weights([W.astype(dtype), b.astype(dtype)])
+        weights_to_keras(net, model)
+    opt = (
+        keras.optimizers.SGD(learning_rate=float(eta), momentum=0.0)
+        if optimizer == "sgd"
+        else keras.optimizers.Adam(learning_rate=float(eta))
+    )
     model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=float(eta), momentum=0.0),
+        optimizer=opt,
         # a Loss object of the model's dtype: a bare function would be evaluated in floatx
         loss=_loss_object(keras, KERAS_LOSSES[net.loss.name], net.loss.name, dtype),
         metrics=list(metrics) if metrics else None,
         jit_compile=jit_compile,
     )
     return model
+
+
+def _weighted_layers(model) -> list:
+    """The layers of ``model`` that hold weights, each of which must be a ``Dense`` layer."""
+    keras = _keras()
+    layers = [layer for layer in model.layers if layer.weights]
+    for layer in layers:
+        if not isinstance(layer, keras.layers.Dense) or not layer.use_bias:
+            raise ValueError(
+                "the Keras model must hold only Dense layers with biases to match a Network; "
+                f"got {type(layer).__name__} layer {layer.name!r}"
+            )
+    return layers
+
+
+def _matching_layers(net: Network, model) -> list:
+    if not isinstance(net, Network):
+        raise ValueError(f"net must be an nnscratch Network, got {type(net).__name__}")
+    layers = _weighted_layers(model)
+    if len(layers) != net.n_layers:
+        raise ValueError(
+            f"the Keras model has {len(layers)} Dense layers, the Network {net.n_layers} weight "
+            f"layers (sizes {net.sizes})"
+        )
+    for l, layer in enumerate(layers):
+        shape = tuple(int(d) for d in layer.kernel.shape)
+        if shape != net.W[l].shape:
+            raise ValueError(
+                f"Dense layer {l + 1} ({layer.name!r}) has a kernel of shape {shape}, "
+                f"but W[{l}] has shape {net.W[l].shape}"
+            )
+    return layers
+
+
+def weights_to_keras(net: Network, model) -> None:
+    """Copy ``net``'s weights into the ``Dense`` layers of a Keras ``model``, in place.
+
+    ``W[l]`` ``(n_in, n_out)`` becomes the kernel of the ``l``-th Dense layer (Keras' kernel has
+    the same shape, ``z = a @ W + b`` in both) and ``b[l]`` ``(n_out,)`` its bias, converted to
+    the layer's dtype. The activations are not compared: building the model with the same ones
+    (e.g. by :func:`keras_model`) is up to the caller. Raises ``ValueError`` when the model's
+    layers (layers with weights must all be ``Dense`` with biases) do not match ``net.sizes``.
+    """
+    for layer, W, b in zip(_matching_layers(net, model), net.W, net.b):
+        dtype = layer.kernel.dtype
+        dtype = str(getattr(dtype, "name", dtype))
+        layer.set_weights([W.astype(dtype), b.astype(dtype)])
+
+
+def weights_from_keras(model, net: Network) -> None:
+    """Copy the weights of a Keras ``model``'s ``Dense`` layers into ``net`` (in place, as
+    ``net.dtype``): the inverse of :func:`weights_to_keras`, with the same checks."""
+    layers = _matching_layers(net, model)
+    W = [np.asarray(layer.kernel.numpy(), dtype=np.float64) for layer in layers]
+    b = [np.asarray(layer.bias.numpy(), dtype=np.float64) for layer in layers]
+    net.set_weights(W, b)
 
 
 def _loss_object(keras, fn, name: str, dtype: str):
@@ -552,6 +635,37 @@ def keras_predict(model, X, batch_size: int = 1024) -> np.ndarray:
         np.asarray(model(X[k : k + batch_size], training=False), dtype=np.float64)
         for k in range(0, X.shape[0], batch_size)
     ]
+    return np.concatenate(out, axis=0)
+
+
+def keras_logits(model, X, batch_size: int = 1024) -> np.ndarray:
+    r"""The weighted inputs :math:`z^L` ``(n, n_out)`` of the last layer of a ``Sequential``
+    ``model``, before its activation (the logits of a softmax output), as float64.
+
+    Runs the layers before the last one, then :math:`z^L = a^{L-1} W^L + b^L` with the last
+    ``Dense`` layer's kernel and bias. The log-probabilities of a softmax output follow stably as
+    ``z - nnscratch.losses.logsumexp(z)`` (eq. ``log-softmax``), where ``log(model(X))`` would
+    give :math:`-\infty` once a probability underflows.
+    """
+    keras = _keras()
+    check_count(batch_size, "batch_size")
+    if not isinstance(model, keras.Sequential) or not model.layers:
+        raise ValueError(f"model must be a keras.Sequential, got {type(model).__name__}")
+    last = model.layers[-1]
+    if not isinstance(last, keras.layers.Dense):
+        raise ValueError(
+            f"the last layer must be Dense to have logits, got {type(last).__name__} {last.name!r}"
+        )
+    X = _as_input(X, _model_dtype(model))
+    out = []
+    for k in range(0, X.shape[0], batch_size):
+        a = X[k : k + batch_size]
+        for layer in model.layers[:-1]:
+            a = layer(a, training=False)
+        z = keras.ops.matmul(a, last.kernel)
+        if last.use_bias:
+            z = z + last.bias
+        out.append(np.asarray(z, dtype=np.float64))
     return np.concatenate(out, axis=0)
 
 

@@ -14,6 +14,11 @@ which is Nielsen's column-vector :math:`z = W a + b` transposed. Backpropagation
     \delta^l = (\delta^{l+1} W^{l+1\,T}) \odot \sigma'(z^l), \quad
     \partial C/\partial W^l = a^{l-1\,T} \delta^l, \quad
     \partial C/\partial b^l = \textstyle\sum_x \delta^l .
+
+Two options change the hidden layers in training (chapter *Practical training*): inverted
+dropout (eqs. ``inverted-dropout`` and ``dropout-backprop``) and batch normalisation (eqs.
+``bn-forward``, ``bn-backward``, ``bn-running``). A network with either has a *training mode*
+(:meth:`Network.forward` with ``training=True``) that differs from prediction.
 """
 
 from __future__ import annotations
@@ -24,11 +29,42 @@ import numpy as np
 
 from . import activations as act
 from . import losses
-from ._checks import as_2d_float, as_generator, check_choice, check_dtype, check_finite
+from ._checks import (
+    as_2d_float,
+    as_generator,
+    check_choice,
+    check_dtype,
+    check_finite,
+    check_positive,
+)
 from .training import History, train
 
 Array = np.ndarray
 INITS = ("nielsen", "glorot", "he", "normal")
+_STATE = ("W", "b", "gamma", "beta", "running_mean", "running_var")
+
+
+def _check_dropout(dropout, n_hidden: int) -> tuple[float, ...]:
+    """Per-hidden-layer dropout probabilities, each in [0, 1)."""
+    if isinstance(dropout, (int, float, np.integer, np.floating)) and not isinstance(
+        dropout, bool
+    ):
+        rates = [float(dropout)] * n_hidden
+        if dropout and n_hidden == 0:
+            raise ValueError("dropout needs at least one hidden layer; this network has none")
+    elif isinstance(dropout, (list, tuple, np.ndarray)):
+        rates = [float(p) for p in dropout]
+        if len(rates) != n_hidden:
+            raise ValueError(
+                f"dropout lists one probability per hidden layer: {n_hidden} expected, "
+                f"got {len(rates)} ({list(dropout)!r})"
+            )
+    else:
+        raise ValueError(f"dropout must be a probability or a list of them, got {dropout!r}")
+    for p in rates:
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probabilities must be in [0, 1), got {p!r}")
+    return tuple(rates)
 
 
 class Network:
@@ -58,6 +94,18 @@ class Network:
         Seed or ``np.random.Generator`` for the initial weights.
     dtype
         ``np.float64`` (default) or ``np.float32``.
+    dropout
+        Probability :math:`p` of dropping each hidden neuron in training (inverted dropout, eq.
+        ``inverted-dropout``): one value for all hidden layers or one per hidden layer, each in
+        :math:`[0, 1)`. Off at prediction (``feedforward``, ``predict``, ``score``, ``cost``).
+    batch_norm
+        Normalise every hidden layer's weighted input over the mini-batch, then scale and shift
+        it by learned ``gamma[l]``, ``beta[l]`` (eq. ``bn-forward``); at prediction the running
+        statistics ``running_mean[l]``, ``running_var[l]`` take the place of the batch's (eq.
+        ``bn-running``). The biases ``b[l]`` of the hidden layers are then unused (``beta[l]``
+        plays their part) and stay 0.
+    bn_momentum, bn_eps
+        :math:`\rho` of the running statistics and :math:`\\epsilon` of eq. ``bn-forward``.
     """
 
     def __init__(
@@ -70,6 +118,10 @@ class Network:
         task: str = "auto",
         seed: int | np.random.Generator | None = None,
         dtype=np.float64,
+        dropout: float | Sequence[float] = 0.0,
+        batch_norm: bool = False,
+        bn_momentum: float = 0.9,
+        bn_eps: float = 1e-5,
     ) -> None:
         sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else sizes
         if (
@@ -122,8 +174,24 @@ class Network:
         check_choice(init, "init", INITS)
         self.init = init
         self.dtype = check_dtype(dtype)
+        self.dropout = _check_dropout(dropout, n_hidden)
+        if not isinstance(batch_norm, (bool, np.bool_)):
+            raise ValueError(f"batch_norm must be True or False, got {batch_norm!r}")
+        if batch_norm and n_hidden == 0:
+            raise ValueError(f"batch_norm needs at least one hidden layer, sizes are {self.sizes}")
+        if not 0 <= bn_momentum < 1:
+            raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum!r}")
+        check_positive(bn_eps, "bn_eps")
+        self.batch_norm = bool(batch_norm)
+        self.bn_momentum, self.bn_eps = float(bn_momentum), float(bn_eps)
+        # the default network takes the fast paths; dropout / batch norm take _forward_train
+        self._plain = not self.batch_norm and not any(self.dropout)
         self.W: list[Array] = []
         self.b: list[Array] = []
+        self.gamma: list[Array] = []
+        self.beta: list[Array] = []
+        self.running_mean: list[Array] = []
+        self.running_var: list[Array] = []
         self.initialize(seed)
 
     # ------------------------------------------------------------------ parameters
@@ -134,8 +202,18 @@ class Network:
 
     @property
     def n_params(self) -> int:
-        """Number of trainable parameters."""
-        return sum(W.size + b.size for W, b in zip(self.W, self.b))
+        """Number of trainable parameters (``gamma`` and ``beta`` of batch norm included; the
+        unused biases of batch-normalised layers not)."""
+        n = sum(W.size for W in self.W) + self.b[-1].size
+        n += sum(g.size + bt.size for g, bt in zip(self.gamma, self.beta))
+        if not self.batch_norm:
+            n += sum(b.size for b in self.b[:-1])
+        return n
+
+    @property
+    def has_training_mode(self) -> bool:
+        """Whether training differs from prediction (dropout or batch normalisation)."""
+        return not self._plain
 
     def initialize(self, seed: int | np.random.Generator | None = None) -> None:
         """Draw fresh weights and biases with the network's ``init`` scheme."""
@@ -153,6 +231,15 @@ class Network:
                 self.b.append(rng.standard_normal(n_out).astype(self.dtype))
             else:
                 self.b.append(np.zeros(n_out, dtype=self.dtype))
+        n_hidden = len(self.sizes) - 2
+        if self.batch_norm:
+            for l in range(n_hidden):
+                self.b[l][:] = 0.0
+        bn = self.sizes[1:-1] if self.batch_norm else []
+        self.gamma = [np.ones(n, dtype=self.dtype) for n in bn]
+        self.beta = [np.zeros(n, dtype=self.dtype) for n in bn]
+        self.running_mean = [np.zeros(n, dtype=self.dtype) for n in bn]
+        self.running_var = [np.ones(n, dtype=self.dtype) for n in bn]
 
     def get_weights(self) -> tuple[list[Array], list[Array]]:
         """Copies of ``(W, b)``."""
@@ -180,12 +267,41 @@ class Network:
             new_b.append(bl)
         self.W, self.b = new_W, new_b
 
+    def get_state(self) -> dict[str, list[Array]]:
+        """Copies of every array that defines the network: ``W``, ``b``, ``gamma``, ``beta``,
+        ``running_mean``, ``running_var`` (what :class:`~nnscratch.EarlyStopping` restores)."""
+        return {k: [a.copy() for a in getattr(self, k)] for k in _STATE}
+
+    def set_state(self, state: dict[str, Sequence[Array]]) -> None:
+        """Restore what :meth:`get_state` returned (checked like :meth:`set_weights`)."""
+        if not isinstance(state, dict) or set(state) != set(_STATE):
+            raise ValueError(f"state must be a dict with the keys {_STATE}, got {state!r:.80}")
+        self.set_weights(state["W"], state["b"])
+        for k in _STATE[2:]:
+            own = getattr(self, k)
+            if len(state[k]) != len(own):
+                raise ValueError(f"{k} must hold {len(own)} arrays, got {len(state[k])}")
+            new = []
+            for l, (mine, a) in enumerate(zip(own, state[k])):
+                a = np.array(a, dtype=self.dtype)
+                if a.shape != mine.shape:
+                    raise ValueError(f"{k}[{l}] must have shape {mine.shape}, got {a.shape}")
+                check_finite(a, f"{k}[{l}]")
+                new.append(a)
+            setattr(self, k, new)
+
     def __repr__(self) -> str:
         hidden = [a.name for a in self.hidden]
         hid = hidden[0] if len(set(hidden)) == 1 else hidden
+        extra = ""
+        if any(self.dropout):
+            drop = self.dropout[0] if len(set(self.dropout)) == 1 else list(self.dropout)
+            extra += f", dropout={drop!r}"
+        if self.batch_norm:
+            extra += ", batch_norm=True"
         return (
             f"Network({self.sizes}, activation={hid!r}, output={self.output.name!r}, "
-            f"loss={self.loss.name!r}, init={self.init!r})"
+            f"loss={self.loss.name!r}, init={self.init!r}{extra})"
         )
 
     # ------------------------------------------------------------------ forward
@@ -206,15 +322,64 @@ class Network:
             )
         return X, Y
 
-    def forward(self, X) -> tuple[list[Array], list[Array]]:
+    def forward(
+        self, X, training: bool = False, masks: Sequence[Array | None] | None = None, rng=None
+    ) -> tuple[list[Array], list[Array]]:
         """All weighted inputs and activations of a batch.
 
-        Returns ``(zs, activations)``: ``zs[l]`` is :math:`z^{l+1}`, shape ``(n, sizes[l+1])``;
-        ``activations[0]`` is ``X`` and ``activations[l]`` is :math:`a^l`.
+        Returns ``(zs, activations)``: ``zs[l]`` is :math:`z^{l+1}`, shape ``(n, sizes[l+1])``
+        (with batch norm, the normalised, scaled and shifted input of the activation, eq.
+        ``bn-forward``); ``activations[0]`` is ``X`` and ``activations[l]`` is :math:`a^l`
+        (with dropout in training, the dropped-out :math:`\tilde a^l` of eq. ``inverted-dropout``).
+
+        ``training=True`` runs the network as in training: dropout masks from ``masks`` (see
+        :meth:`dropout_masks`) or drawn from ``rng``, batch norm with the batch's statistics
+        (the running statistics are not updated here). Prediction is ``training=False``.
         """
-        return self._forward(self._check_X(X))
+        X = self._check_X(X)
+        if not training:
+            return self._forward(X)
+        masks = self._check_masks(masks, X.shape[0], rng)
+        zs, activations, _ = self._forward_train(X, masks, update_stats=False)
+        return zs, activations
+
+    def dropout_masks(self, n: int, rng=None) -> list[Array | None]:
+        """Random keep-masks :math:`r^l` for a batch of ``n`` samples (eq.
+        ``inverted-dropout``): per hidden layer a boolean ``(n, sizes[l+1])`` array, True with
+        probability :math:`1-p_l`, or ``None`` for a layer without dropout. ``rng``: seed or
+        ``np.random.Generator``."""
+        rng = as_generator(rng, "rng")
+        return [
+            (rng.random((n, size)) >= p) if p > 0 else None
+            for p, size in zip(self.dropout, self.sizes[1:-1])
+        ]
+
+    def _check_masks(self, masks, n: int, rng) -> list[Array | None]:
+        if masks is None:
+            return self.dropout_masks(n, rng)
+        masks = list(masks)
+        if len(masks) != len(self.dropout):
+            raise ValueError(
+                f"masks must hold one entry per hidden layer ({len(self.dropout)}), "
+                f"got {len(masks)}"
+            )
+        for l, (r, p) in enumerate(zip(masks, self.dropout)):
+            if r is None:
+                continue
+            if p == 0:
+                raise ValueError(f"masks[{l}] must be None: hidden layer {l} has no dropout")
+            r = masks[l] = np.asarray(r)
+            if r.shape != (n, self.sizes[l + 1]):
+                raise ValueError(
+                    f"masks[{l}] must have shape {(n, self.sizes[l + 1])}, got {r.shape}"
+                )
+        return masks
 
     def _forward(self, X: Array) -> tuple[list[Array], list[Array]]:
+        """Prediction-mode forward pass (no dropout; batch norm with running statistics)."""
+        if not self._plain:
+            zs, activations, _ = self._forward_train(X, None, batch_stats=False)
+            return zs, activations
         a = X
         zs, activations = [], [X]
         for l, f in enumerate([*self.hidden, self.output]):
@@ -225,8 +390,119 @@ class Network:
             activations.append(a)
         return zs, activations
 
+    def _forward_train(
+        self,
+        X: Array,
+        masks: Sequence[Array | None] | None,
+        batch_stats: bool = True,
+        update_stats: bool = False,
+    ) -> tuple[list[Array], list[Array], list[tuple]]:
+        r"""The forward pass with dropout and batch norm (eqs. ``inverted-dropout``,
+        ``bn-forward``).
+
+        ``masks``: keep-masks per hidden layer (``None`` entries, or ``None``: no dropout).
+        ``batch_stats``: normalise with the batch's mean and variance (training) or with the
+        running ones (prediction, eq. ``bn-running``); ``update_stats``: also move the running
+        statistics towards the batch's. Returns ``(zs, activations, cache)``; ``cache[l]`` holds
+        what :meth:`_backward_train` needs of hidden layer ``l``: the scaled mask
+        :math:`r^l/(1-p_l)` (or ``None``), :math:`a^l` before dropout, :math:`\hat x^l` and
+        :math:`1/\sqrt{\sigma^2+\epsilon}` (or ``None`` without batch norm) and
+        ``batch_stats``.
+        """
+        a = X
+        zs, activations, cache = [], [X], []
+        for l, f in enumerate(self.hidden):
+            u = a @ self.W[l]
+            if self.batch_norm:
+                if batch_stats:
+                    mu = u.mean(axis=0)
+                    var = u.var(axis=0)
+                    if update_stats:  # eq. bn-running
+                        rho = self.bn_momentum
+                        self.running_mean[l] *= rho
+                        self.running_mean[l] += (1 - rho) * mu
+                        self.running_var[l] *= rho
+                        self.running_var[l] += (1 - rho) * var
+                else:
+                    mu, var = self.running_mean[l], self.running_var[l]
+                inv_std = 1.0 / np.sqrt(var + self.bn_eps)
+                xhat = (u - mu) * inv_std
+                z = self.gamma[l] * xhat + self.beta[l]  # eq. bn-forward
+            else:
+                u += self.b[l]
+                z, xhat, inv_std = u, None, None
+            a = f.f(z)
+            a_full, scale = a, None
+            r = masks[l] if masks is not None else None
+            if r is not None:  # eq. inverted-dropout
+                scale = r * (1.0 / (1.0 - self.dropout[l]))
+                scale = scale.astype(self.dtype, copy=False)
+                a = a * scale
+            zs.append(z)
+            activations.append(a)
+            cache.append((scale, a_full, xhat, inv_std, batch_stats))
+        z = a @ self.W[-1]
+        z += self.b[-1]
+        zs.append(z)
+        activations.append(self.output.f(z))
+        return zs, activations, cache
+
+    def _backward_train(
+        self, zs: list[Array], activations: list[Array], Y: Array, cache: list[tuple]
+    ) -> tuple[list[Array], list[Array], list[Array]]:
+        r"""Backpropagation through dropout (eq. ``dropout-backprop``) and batch norm (eqs.
+        ``bn-gamma-beta``, ``bn-backward``), from :meth:`_forward_train`.
+
+        Returns ``(nabla_W, nabla_b, nabla_extra)`` with ``nabla_extra`` the gradients of
+        ``gamma + beta`` (empty without batch norm), in the order of :meth:`_extra_params`.
+        """
+        delta = self.loss.delta(zs[-1], activations[-1], Y, self.output)  # eq. bp1, / n
+        L = self.n_layers
+        nabla_W: list[Array] = [None] * L  # type: ignore[list-item]
+        nabla_b: list[Array] = [None] * L  # type: ignore[list-item]
+        n_gamma = [None] * len(self.gamma)
+        n_beta = [None] * len(self.beta)
+        nabla_W[-1] = activations[-2].T @ delta  # eq. bp4
+        nabla_b[-1] = delta.sum(axis=0)  # eq. bp3
+        for l in range(L - 2, -1, -1):
+            scale, a_full, xhat, inv_std, batch_stats = cache[l]
+            delta = delta @ self.W[l + 1].T  # dC/da^l
+            if scale is not None:
+                delta *= scale  # eq. dropout-backprop
+            delta *= self.hidden[l].df(zs[l], a_full)  # dC/dz^l, eq. bp2
+            if xhat is not None:
+                n_gamma[l] = (delta * xhat).sum(axis=0)  # eq. bn-gamma-beta
+                n_beta[l] = delta.sum(axis=0)
+                g = self.gamma[l] * inv_std
+                if batch_stats:
+                    # eq. bn-backward (the loss's 1/n is already inside delta, so sums -> means
+                    # times n cancel): dC/du = gamma/sigma (delta - mean(delta)
+                    #                                        - xhat mean(delta xhat))
+                    m = delta.shape[0]
+                    delta = g * (delta - n_beta[l] / m - xhat * (n_gamma[l] / m))
+                else:  # running statistics: a fixed affine map
+                    delta = g * delta
+                nabla_b[l] = np.zeros_like(self.b[l])
+            else:
+                nabla_b[l] = delta.sum(axis=0)
+            nabla_W[l] = activations[l].T @ delta
+        return nabla_W, nabla_b, [*n_gamma, *n_beta]
+
+    def _extra_params(self) -> list[Array]:
+        """The trainable arrays besides ``W`` and ``b``: ``gamma + beta`` (batch norm)."""
+        return [*self.gamma, *self.beta]
+
+    def _train_forward(self, X: Array, rng: np.random.Generator) -> tuple:
+        """The training loop's forward pass: fresh dropout masks from ``rng``, batch
+        statistics, running statistics updated. Returns ``(zs, activations, cache)``."""
+        masks = self.dropout_masks(X.shape[0], rng) if any(self.dropout) else None
+        return self._forward_train(X, masks, batch_stats=True, update_stats=True)
+
     def _output(self, X: Array) -> tuple[Array, Array]:
         """``(z^L, a^L)`` without keeping the intermediate layers."""
+        if not self._plain:
+            zs, activations = self._forward(X)
+            return zs[-1], activations[-1]
         a = X
         for l, f in enumerate(self.hidden):
             z = a @ self.W[l]
@@ -244,18 +520,42 @@ class Network:
     __call__ = feedforward
 
     # ------------------------------------------------------------------ backprop
-    def backprop(self, X, Y) -> tuple[list[Array], list[Array]]:
+    def backprop(
+        self, X, Y, training: bool = False, masks: Sequence[Array | None] | None = None, rng=None
+    ) -> tuple[list[Array], list[Array]]:
         """Gradients of the batch-averaged cost with respect to every ``W[l]`` and ``b[l]``.
 
         ``X``: ``(n, sizes[0])``; ``Y``: targets, ``(n, sizes[-1])`` or class labels ``(n,)``.
         Returns ``(nabla_W, nabla_b)`` with the shapes of ``W`` and ``b`` (eqs. ``bp1``-``bp4``).
+        ``training``, ``masks``, ``rng``: as in :meth:`forward`; the gradients of ``gamma``
+        and ``beta`` (batch norm) come from :meth:`backprop_all`.
         """
-        X, Y = self._check_XY(X, Y)
-        return self._backprop(X, Y)
+        nabla_W, nabla_b, _ = self.backprop_all(X, Y, training, masks, rng)
+        return nabla_W, nabla_b
 
-    def _backprop(self, X: Array, Y: Array) -> tuple[list[Array], list[Array]]:
-        """:meth:`backprop` without input checks: the forward pass, then :meth:`_backward`."""
-        return self._backward(*self._forward(X), Y)
+    def backprop_all(
+        self, X, Y, training: bool = False, masks: Sequence[Array | None] | None = None, rng=None
+    ) -> tuple[list[Array], list[Array], dict[str, list[Array]]]:
+        """:meth:`backprop` plus the gradients of the batch-norm parameters:
+        ``(nabla_W, nabla_b, {'gamma': [...], 'beta': [...]})`` (eq. ``bn-gamma-beta``)."""
+        X, Y = self._check_XY(X, Y)
+        masks = self._check_masks(masks, X.shape[0], rng) if training else None
+        return self._backprop(X, Y, training, masks, extra=True)
+
+    def _backprop(
+        self, X: Array, Y: Array, training: bool = False, masks=None, extra: bool = False
+    ):
+        """:meth:`backprop` without input checks: the forward pass, then :meth:`_backward`
+        (or :meth:`_backward_train`); with ``extra``, also the ``gamma``/``beta`` gradients."""
+        if self._plain:
+            nabla_W, nabla_b = self._backward(*self._forward(X), Y)
+            return (nabla_W, nabla_b, {"gamma": [], "beta": []}) if extra else (nabla_W, nabla_b)
+        zs, activations, cache = self._forward_train(X, masks, batch_stats=training)
+        nabla_W, nabla_b, nabla_extra = self._backward_train(zs, activations, Y, cache)
+        if not extra:
+            return nabla_W, nabla_b
+        k = len(self.gamma)
+        return nabla_W, nabla_b, {"gamma": nabla_extra[:k], "beta": nabla_extra[k:]}
 
     def _backward(
         self, zs: list[Array], activations: list[Array], Y: Array
@@ -307,11 +607,27 @@ class Network:
         return zs[-1], activations[-1]
 
     # ------------------------------------------------------------------ evaluation
-    def cost(self, X, Y, lmbda: float = 0.0, n: int | None = None) -> float:
+    def cost(
+        self,
+        X,
+        Y,
+        lmbda: float = 0.0,
+        n: int | None = None,
+        training: bool = False,
+        masks: Sequence[Array | None] | None = None,
+        rng=None,
+    ) -> float:
         r"""Batch-averaged cost, plus the L2 term :math:`\frac{\lambda}{2n}\sum_l \lVert W^l
-        \rVert^2` (eq. ``l2-cost``) when ``lmbda > 0``; ``n`` defaults to the batch size."""
+        \rVert^2` (eq. ``l2-cost``) when ``lmbda > 0``; ``n`` defaults to the batch size.
+        ``training``, ``masks``, ``rng``: as in :meth:`forward` (the cost that training
+        minimises on this batch, with these dropout masks)."""
         X, Y = self._check_XY(X, Y)
-        return self._cost(X, Y, lmbda, n)
+        if not training or self._plain:
+            return self._cost(X, Y, lmbda, n)
+        masks = self._check_masks(masks, X.shape[0], rng)
+        zs, activations, _ = self._forward_train(X, masks)
+        c = self.loss.value(zs[-1], activations[-1], Y)
+        return c + self._l2(lmbda, X.shape[0] if n is None else n) if lmbda else c
 
     def _cost(self, X: Array, Y: Array, lmbda: float = 0.0, n: int | None = None) -> float:
         z, a = self._output(X)

@@ -74,6 +74,12 @@ class Trainable(Protocol):
 
     def set_weights(self, W, b) -> None: ...
 
+    # A network whose training differs from prediction (dropout, batch norm) also has
+    # ``has_training_mode = True``, ``_train_forward(X, rng) -> (zs, activations, cache)``,
+    # ``_backward_train(zs, activations, Y, cache) -> (nabla_W, nabla_b, nabla_extra)`` and
+    # ``_extra_params()`` (the arrays ``nabla_extra`` belongs to), and ``get_state`` /
+    # ``set_state`` for :class:`EarlyStopping`; ``train`` then takes that path.
+
 
 class TrainingDiverged(FloatingPointError, ValueError):
     """The weights or the cost became NaN or infinite: the learning rate is too large."""
@@ -161,12 +167,16 @@ class EarlyStopping:
         value = sign * values[-1]
         if value < self.best - self.min_delta:
             self.best, self.best_epoch = value, epoch
-            if self.restore_best:
-                self.best_weights = net.get_weights()
+            if self.restore_best:  # everything, batch-norm statistics included, if it can
+                get_state = getattr(net, "get_state", None)
+                self.best_weights = get_state() if get_state else net.get_weights()
             return False
         if epoch - self.best_epoch >= self.patience:
             if self.restore_best and self.best_weights is not None:
-                net.set_weights(*self.best_weights)
+                if isinstance(self.best_weights, dict):
+                    net.set_state(self.best_weights)
+                else:
+                    net.set_weights(*self.best_weights)
             history.best_epoch = self.best_epoch
             return True
         return False
@@ -218,7 +228,8 @@ def train(
         L2 strength :math:`\lambda`; the cost gains :math:`\frac{\lambda}{2n}\sum w^2` with
         :math:`n` the training-set size (eq. ``l2-cost``).
     clip
-        If given, clip the joint gradient norm of each mini-batch to this value.
+        If given, clip the joint gradient norm of each mini-batch to this value (eq.
+        ``clip-norm``).
     schedule
         ``schedule(eta0, epoch) -> eta`` (see :mod:`nnscratch.optim`), applied at each epoch.
     validation_data
@@ -227,7 +238,8 @@ def train(
         Each is called as ``callback(net, epoch, history)``; a ``True`` return stops training
         (e.g. :class:`EarlyStopping`).
     seed
-        Seed or generator for the shuffling.
+        Seed or generator for the shuffling (and the dropout masks, for a network with
+        dropout).
     monitor
         How ``history.loss`` and ``history.score`` are measured on the training data:
 
@@ -238,6 +250,8 @@ def train(
           ``lmbda > 0`` the L2 term is that of the weights each batch saw. Costs no extra
           forward pass. It is what Keras' ``fit`` reports as ``loss``, and lags behind the
           weights: early in training it is higher than the cost at the end of the epoch.
+          With dropout or batch norm that forward pass is the training one (neurons dropped,
+          batch statistics), as in Keras; ``'exact'`` measures as the network predicts.
         - ``'exact'``: after the epoch, the cost (with the L2 term of the final weights) and
           score of the whole training set under the epoch's final weights: one more forward
           pass over all ``n`` samples per epoch (on MNIST at batch size 10 it adds some 70 %
@@ -277,8 +291,11 @@ def train(
         bar = tqdm(total=epochs, unit="epoch", leave=False)
 
     n = X.shape[0]
+    # dropout / batch norm: a training-mode forward pass (Network._train_forward) with masks drawn
+    # from rng, and gradients of the extra parameters (gamma, beta) as well
+    special = bool(getattr(net, "has_training_mode", False))
     # plain SGD has a fused fast path that updates W in place (Network._sgd_step)
-    fused = type(opt) is optim.SGD and opt.momentum == 0 and clip is None
+    fused = type(opt) is optim.SGD and opt.momentum == 0 and clip is None and not special
     running = mode == "running"
     if running:  # the output layer of every mini-batch's forward pass, in training order
         z_seen, a_seen = np.empty_like(Y), np.empty_like(Y)
@@ -309,14 +326,22 @@ def train(
                     if fused:
                         z, a = net._sgd_step(Xb, Yb, opt.eta, decay)
                     else:
-                        zs, activations = net._forward(Xb)
-                        nabla_W, nabla_b = net._backward(zs, activations, Yb)
+                        if special:
+                            zs, activations, cache = net._train_forward(Xb, rng)
+                            nabla_W, nabla_b, extra_g = net._backward_train(
+                                zs, activations, Yb, cache
+                            )
+                            extra_p = net._extra_params()
+                        else:
+                            zs, activations = net._forward(Xb)
+                            nabla_W, nabla_b = net._backward(zs, activations, Yb)
+                            extra_p = extra_g = []
                         z, a = zs[-1], activations[-1]
                         if lmbda:
                             optim.add_l2(nabla_W, net.W, lmbda, n)
-                        if clip is not None:
-                            optim.clip_by_global_norm(nabla_W + nabla_b, clip)
-                        opt.step(net.W + net.b, nabla_W + nabla_b)
+                        if clip is not None:  # eq. clip-norm
+                            optim.clip_by_global_norm(nabla_W + nabla_b + extra_g, clip)
+                        opt.step(net.W + net.b + extra_p, nabla_W + nabla_b + extra_g)
                     if running:
                         z_seen[k : k + batch_size] = z
                         a_seen[k : k + batch_size] = a
@@ -358,3 +383,33 @@ def train(
         if bar is not None:
             bar.close()
     return history
+
+
+# ---------------------------------------------------------------------- diagnostics
+def gradient_norms(net, X, y, training: bool = True, rng=0) -> Array:
+    r"""The norm :math:`\lVert \partial C/\partial W^l \rVert` of each layer's weight gradient
+    on the batch ``(X, y)``, first layer first: shape ``(L,)``.
+
+    Backpropagation multiplies :math:`\delta` by :math:`W^{l+1\,T}` and :math:`\sigma'(z^l)`
+    once per layer (eq. ``bp2``), so these norms fall or grow geometrically with depth when the
+    factors are consistently small or large: the vanishing and exploding gradients of eq.
+    ``delta-product``. ``net`` is a :class:`~nnscratch.Network`. With ``training=True`` (the
+    default) the gradients are those a training step on this batch uses: batch norm with the
+    batch's statistics, dropout masks drawn from ``rng``; ``training=False``: prediction mode.
+    """
+    nabla_W, _ = net.backprop(X, y, training=training, rng=rng)
+    return np.array([float(np.linalg.norm(g)) for g in nabla_W])
+
+
+def dead_units(net, X) -> Array:
+    r"""Fraction of *dead* neurons in each hidden layer: those whose weighted input
+    :math:`z^l_j` is :math:`\le 0` for every sample of ``X`` ``(n, sizes[0])``, shape
+    ``(n_hidden,)``.
+
+    A dead ReLU outputs 0 and has :math:`\sigma'(z) = 0` on all these inputs, so eq. ``bp2``
+    gives it no gradient and it never comes back (eq. ``dead-relu``); a leaky ReLU or ELU in the
+    same state still passes a gradient. Measured in prediction mode; use many samples
+    (the whole training set), or a neuron that fires rarely counts as dead.
+    """
+    zs, _ = net.forward(X)
+    return np.array([float(np.mean(np.all(z <= 0, axis=0))) for z in zs[:-1]])

@@ -15,6 +15,11 @@ Modules (the machinery is generic, for later assignments):
   (:class:`~.mutations.Bug`), the catalogue of mistakes and the diagnosis (eqs. ``bp1``-``bp4``);
 * :mod:`.nielsen` -- Nielsen's interface: reference, test networks, the code run in the child;
 * :mod:`.ps1` -- the ps1-backprop tests; :mod:`.report` -- the printed report;
+* :mod:`.ps2` / :mod:`.batched` -- ps2-batched-backprop (rows = samples, any depth, 1/N; the
+  student's gradient checker);
+* :mod:`.ps3` / :mod:`.moons` -- ps3-moons (ReLU + perceptron loss, ``DW, DB, DV``);
+* :mod:`.ps4` / :mod:`.softmax_mutations` -- ps4-softmax-ising (log-softmax, softmax +
+  cross-entropy backprop, Ising temperatures);
 * :mod:`._pristine` -- private copies of numpy and the builtins taken at import.
 
 How far this can be trusted
@@ -45,21 +50,42 @@ scores to the gradebook itself, ignoring the outputs of the student's kernel.
 
 from __future__ import annotations
 
-from . import _child, _pristine, compare, mutations, nielsen, ps1, report
+from . import (
+    _child,
+    _pristine,
+    batched,
+    compare,
+    moons,
+    mutations,
+    nielsen,
+    ps1,
+    ps2,
+    ps3,
+    ps4,
+    report,
+    softmax_mutations,
+)
 from ._child import ChildResult, run_in_child
 from .compare import relative_error
 from .nielsen import reference_backprop
 
 __all__ = [
     "ChildResult",
+    "batched",
     "compare",
+    "moons",
     "mutations",
     "nielsen",
     "ps1",
+    "ps2",
+    "ps3",
+    "ps4",
     "reference_backprop",
     "relative_error",
     "report",
     "run_in_child",
+    "softmax_mutations",
 ]
 
-_pristine.freeze_grader([_pristine, _child, compare, mutations, nielsen, ps1, report])
+_pristine.freeze_grader([_pristine, _child, compare, mutations, nielsen, report, ps1,
+                         batched, ps2, moons, ps3, softmax_mutations, ps4])

@@ -395,7 +395,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         sbx = self.sandbox_dir
         home, scratch = os.path.join(sbx, "home"), os.path.join(sbx, "tmp")
         cmd = [self._bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-               "--tmpfs", "/dev/shm"]
+               "--perms", "1777", "--tmpfs", "/dev/shm"]
 
         # 1. broad private areas; 2. re-expose what the kernel needs; 3. the secrets, last
         broad = [Path("/tmp"), Path("/var/tmp"), Path("/run")]

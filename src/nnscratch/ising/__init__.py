@@ -12,9 +12,19 @@ boundaries, J = 1. Typical use::
     X, y, T = ising.make_dataset()                       # the course data set, cached on disk
 
 Modules: :mod:`.monte_carlo` (the updates and their physics), :mod:`.observables`,
-:mod:`.dataset`; the numba kernels are in :mod:`._kernels`.
+:mod:`.dataset`, :mod:`.analysis` (crossings, histogram classifiers, finite-size
+extrapolation); the numba kernels are in :mod:`._kernels`.
 """
 
+from .analysis import (
+    bootstrap_crossings,
+    extrapolate_crossing,
+    histogram_classifier,
+    mean_by_temperature,
+    output_crossing,
+    split_by_temperature,
+    train_phase_network,
+)
 from .dataset import (
     COURSE_L,
     COURSE_TEMPERATURES,
@@ -35,6 +45,7 @@ from .monte_carlo import (
     wolff,
 )
 from .observables import (
+    block_spins,
     energy,
     integrated_autocorrelation_time,
     magnetisation,
@@ -50,15 +61,23 @@ __all__ = [
     "T_C",
     "IsingData",
     "acceptance_table",
+    "block_spins",
+    "bootstrap_crossings",
     "default_cache_dir",
     "energy",
+    "extrapolate_crossing",
+    "histogram_classifier",
     "initial_spins",
     "integrated_autocorrelation_time",
     "magnetisation",
     "make_dataset",
+    "mean_by_temperature",
     "metropolis",
+    "output_crossing",
     "simulate",
+    "split_by_temperature",
     "spontaneous_magnetisation",
     "temperature_sweep",
+    "train_phase_network",
     "wolff",
 ]

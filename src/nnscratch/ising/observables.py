@@ -6,9 +6,12 @@ and return one number per configuration, shape (...).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._checks import check_count
 from .monte_carlo import T_C, check_temperatures
 
 
@@ -69,3 +72,36 @@ def integrated_autocorrelation_time(x: ArrayLike, window_factor: float = 5.0) ->
     ok = windows >= window_factor * tau
     W = int(np.argmax(ok)) if ok.any() else n - 1
     return float(max(tau[W], 0.0))
+
+
+def block_spins(X: ArrayLike, b: int) -> np.ndarray:
+    r"""Coarse-grain configurations by the majority rule on b x b blocks (eq. ``block-spin``).
+
+    X: (n, L*L) rows of spins +-1 (as in :class:`~nnscratch.ising.IsingData`) or (n, L, L).
+    Each block of b x b spins becomes one spin, the sign of its sum; a tie (possible for even b)
+    goes to the block's top-left spin, so the rule stays symmetric under s -> -s. Returns the
+    same layout with L / b spins per side (float64 for rows, int8 for lattices); b = 1 returns
+    a copy. L must be a multiple of b.
+    """
+    a = np.asarray(X)
+    rows = a.ndim == 2
+    if rows:
+        L = math.isqrt(a.shape[1])
+        if L * L != a.shape[1]:
+            raise ValueError(f"X must have L*L columns, got {a.shape[1]}")
+        a = a.reshape(-1, L, L)
+    if a.ndim != 3 or a.shape[1] != a.shape[2]:
+        raise ValueError(f"X must have shape (n, L*L) or (n, L, L), got {np.shape(X)}")
+    if not np.all(np.abs(a) == 1):
+        raise ValueError("X must contain only +1 and -1")
+    b = check_count(b, "b")
+    L = a.shape[1]
+    if L % b:
+        raise ValueError(f"L = {L} is not a multiple of the block size b = {b}")
+    Lb = L // b
+    blocks = a.reshape(-1, Lb, b, Lb, b)
+    total = blocks.sum(axis=(2, 4))
+    out = np.where(total != 0, np.sign(total), blocks[:, :, 0, :, 0])
+    if rows:
+        return out.reshape(len(out), Lb * Lb).astype(np.float64)
+    return out.astype(np.int8)

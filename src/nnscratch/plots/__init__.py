@@ -30,5 +30,9 @@ figures: save them with ``fig.savefig`` and close them with ``plt.close(fig)``.
 from ._base import *  # noqa: F403
 from ._base import CORRECT_COLOR, INCORRECT_COLOR  # noqa: F401
 from ._base import __all__ as _base_all
+from .ising import crossing_vs_size, hidden_vs_magnetisation, observable_histograms, phase_outputs
+from .keras import cost_comparison
+from .training import grouped_bars, layer_gradient_norms
 
-__all__ = [*_base_all]
+__all__ = [*_base_all, "cost_comparison", "crossing_vs_size", "hidden_vs_magnetisation",
+           "observable_histograms", "phase_outputs", "grouped_bars", "layer_gradient_norms"]
