@@ -476,3 +476,19 @@ def test_rewired_reference_earns_nothing(capsys):
         batched.backprop_batched = original
         _pristine.restore_grader()
     assert score == 0.0 and "changed the grader itself" in out, out
+
+
+def test_code_that_calls_what_it_was_given_then_raises_is_no_delegation(capsys):
+    """Calling the f (or the backprop) handed in, then raising, is an error in the student's
+    code: it costs that item, not the whole cell as a 'call into nnscratch' would."""
+    s = student("def numerical_gradient(f, x, eps=1e-5):\n    f(x)\n    raise ValueError('oops')\n"
+                + "def relative_error(a, b):\n    d = np.linalg.norm(a) + np.linalg.norm(b)\n"
+                + "    return 0.0 if d == 0 else float(np.linalg.norm(a - b) / d)\n")
+    score, out = run(ps2.grade_gradcheck, capsys, s.numerical_gradient, s.relative_error)
+    assert "calls nnscratch's own implementation" not in out and "ValueError" in out, out
+    assert score == pytest.approx(1.0, abs=0.011), out  # the relative_error point is kept
+    s = student("def check_backprop(backprop, Ws, bs, activations, X, Y):\n"
+                "    backprop(Ws, bs, activations, X, Y)\n    raise ValueError('oops')\n")
+    score, out = run(ps2.grade_checker, capsys, s.check_backprop)
+    assert "calls nnscratch's own implementation" not in out and "ValueError" in out, out
+    assert score == 0.0, out

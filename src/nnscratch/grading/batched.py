@@ -813,8 +813,8 @@ def child_numerical_gradient(
             out = _call_watched(numerical_gradient, guarded, calls, f, x, eps)
         except MemoryError:
             raise
-        except Exception as exc:
-            res.update(ok=False, error=exception_info(exc))
+        except Exception as exc:  # calling the given f before raising is no delegation
+            res.update(ok=False, error=exception_info(exc), calls=_allowed(calls, _FN_NAMES))
             emit(res)
             continue
         res["calls"] = _allowed(calls, _FN_NAMES)
@@ -911,8 +911,9 @@ def child_checker(
             )
         except MemoryError:
             raise
-        except Exception as exc:
-            res.update(ok=False, error=exception_info(exc))
+        except Exception as exc:  # calling the given backprop before raising is no delegation
+            res.update(ok=False, error=exception_info(exc),
+                       calls=_allowed(calls, ("planted_backprop.<locals>.backprop",)))
             emit(res)
             continue
         res["calls"] = _allowed(calls, ("planted_backprop.<locals>.backprop",))
