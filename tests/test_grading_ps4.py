@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import os
 import sys
 import time
 from pathlib import Path
@@ -380,7 +381,10 @@ def test_check_ising_contains_a_crash(capfd):
 
 def test_numba_gets_a_writable_cache_in_a_read_only_tree(monkeypatch, tmp_path):
     numba = pytest.importorskip("numba")
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    # setenv first, so that undo() also removes the variable the fallback sets (a leaked
+    # NUMBA_CACHE_DIR reached the sandboxed kernels of later tests)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "")
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
     monkeypatch.delitem(sys.modules, "nnscratch.ising._kernels", raising=False)
     monkeypatch.setattr(ps4.tempfile, "gettempdir", lambda: str(tmp_path))
     monkeypatch.setattr(ps4.os, "access", lambda *a, **k: False)
@@ -395,6 +399,8 @@ def test_numba_gets_a_writable_cache_in_a_read_only_tree(monkeypatch, tmp_path):
     finally:
         monkeypatch.undo()
         numba.core.config.reload_config()
+    assert "NUMBA_CACHE_DIR" not in os.environ or os.environ["NUMBA_CACHE_DIR"] != str(
+        tmp_path / "nnscratch-numba")
 
 
 def test_tampering_with_the_grader_earns_nothing(capfd):

@@ -69,6 +69,7 @@ tracebacks quote the hidden code.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 import stat
@@ -362,6 +363,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         if cwd:
             self._copy_assignment_files(Path(cwd), Path(d, "work"))
         _seed_matplotlib_cache(Path(d, "home", ".matplotlib"))
+        _seed_numba_cache(Path(d, "home", ".numba"))
         if os.geteuid() == 0 and self.sandbox_user >= 0:
             for root, dirs, files in os.walk(d):
                 for name in [root, *(os.path.join(root, f) for f in dirs + files)]:
@@ -469,6 +471,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             TMPDIR=scratch,
             XDG_CACHE_HOME=xdg,  # where nnscratch looks for downloaded data
             MPLCONFIGDIR=os.path.join(home, ".matplotlib"),
+            # the source tree is read-only here: numba (nnscratch.ising) caches in the home
+            NUMBA_CACHE_DIR=os.path.join(home, ".numba"),
             IPYTHONDIR=os.path.join(home, ".ipython"),
             JUPYTER_RUNTIME_DIR=os.path.join(home, ".runtime"),
             PYTHONDONTWRITEBYTECODE="1",
@@ -501,6 +505,19 @@ def _seed_matplotlib_cache(dest: Path) -> None:
             for f in fonts:
                 shutil.copyfile(f, dest / f.name)
             return
+
+
+def _seed_numba_cache(dest: Path) -> None:
+    """Copy the compiled numba kernels of ``nnscratch.ising`` (else each kernel that uses the
+    Ising sampler compiles them again: ~3 s) into ``dest``, the kernel's ``NUMBA_CACHE_DIR``,
+    where numba looks for them: ``<dest>/<folder>_<sha1 of the source folder's path>/``."""
+    folder = Path(__file__).resolve().parents[1] / "ising"
+    compiled = sorted((folder / "__pycache__").glob("_kernels.*.nb[ic]"))
+    if compiled:
+        sub = dest / f"{folder.name}_{hashlib.sha1(str(folder).encode()).hexdigest()}"
+        sub.mkdir(parents=True, exist_ok=True)
+        for f in compiled:
+            shutil.copyfile(f, sub / f.name)
 
 
 def _find_coursedir(obj: t.Any) -> t.Any:
