@@ -134,10 +134,6 @@ BUGS: tuple[Variant, ...] = (
 )
 
 
-def _untouched(ctx: Context) -> Notebook:
-    return copy.deepcopy(ctx.release)
-
-
 def _solution(ctx: Context) -> Notebook:
     return with_body(ctx.release, solution_body(ctx.source))
 
@@ -183,7 +179,7 @@ def _stderr_and_deleted_tests(ctx: Context) -> Notebook:
 def _tamper(ctx: Context) -> Notebook:
     """No answer, but the test cells edited to return full points and the name ``ps1`` rebound
     to a fake grader: nbgrader restores the test cells, which import the real grader."""
-    nb = _untouched(ctx)
+    nb = subs.untouched(ctx)
     for gid in TESTS:
         set_source(nb, gid, f"{POINTS[gid]}  # full marks, I promise")
     return append_to_class_cell(nb, """
@@ -243,7 +239,7 @@ NOT_IMPLEMENTED = {t: ("raised NotImplementedError",) for t in TESTS}
 SPECIAL: tuple[Variant, ...] = (
     Variant("solution", _solution, FULL, {"test-backprop": ("all 4 gradients correct",)},
             never={t: ("⚠",) for t in TESTS}, kind="reference"),
-    Variant("untouched", _untouched, ZERO, NOT_IMPLEMENTED, cause="NotImplementedError",
+    Variant("untouched", subs.untouched, ZERO, NOT_IMPLEMENTED, cause="NotImplementedError",
             kind="reference"),
 )
 

@@ -7,7 +7,6 @@ planted mistake, or with hostile code. Scores are those of the autograded test c
 
 from __future__ import annotations
 
-import copy
 import textwrap
 from collections.abc import Callable
 
@@ -33,31 +32,17 @@ def _solved(ctx: subs.Context, backprop: str | None = None,
     """The release with the solution cells solved (``backprop``/``gradcheck`` optionally
     replaced; the manually graded cells only with ``manual``, since their training runs the
     student's backprop in the kernel itself)."""
-    nb = subs.with_cell(ctx.release, "backprop",
-                        backprop or subs.solution_of(ctx.source, "backprop"))
-    for gid in ("gradcheck", "d-code", "d-answer") if manual else ("gradcheck",):
-        text = subs.solution_of(ctx.source, gid)
-        if gid == "gradcheck" and gradcheck is not None:
-            text = gradcheck
-        subs.set_source(nb, gid, text)
-    return nb
+    manual_cells = ("d-code", "d-answer") if manual else ()
+    return subs.solved_cells(ctx, {"backprop": backprop, "gradcheck": gradcheck}, manual_cells)
 
 
 def _bug_backprop(old: str, new: str) -> Callable[[subs.Context], subs.Notebook]:
-    return lambda ctx: _solved(
-        ctx, backprop=subs.mutate(subs.solution_of(ctx.source, "backprop"), old, new))
+    return subs.bug_in(_solved, "backprop", old, new)
 
 
 def _in_backprop(code: str) -> Callable[[subs.Context], subs.Notebook]:
     """A solved notebook whose backprop runs ``code`` first."""
-
-    def build(ctx: subs.Context) -> subs.Notebook:
-        body = subs.solution_of(ctx.source, "backprop")
-        head = "def backprop(Ws, bs, activations, X, Y):\n"
-        inner = textwrap.indent(textwrap.dedent(code).strip("\n"), " " * 4)
-        return _solved(ctx, backprop=subs.mutate(body, head, head + inner + "\n"), manual=False)
-
-    return build
+    return subs.code_in(_solved, "backprop", "def backprop(Ws, bs, activations, X, Y):\n", code)
 
 
 def _monkeypatch(ctx: subs.Context) -> subs.Notebook:
@@ -75,16 +60,12 @@ def _monkeypatch(ctx: subs.Context) -> subs.Notebook:
     return _solved(ctx, backprop=zero, manual=False)
 
 
-def _untouched(ctx: subs.Context) -> subs.Notebook:
-    return copy.deepcopy(ctx.release)
-
-
 VARIANTS: tuple[subs.Variant, ...] = (
     subs.Variant("solution", _solved, FULL,
                  {"test-backprop": ("all 8 gradients correct",),
                   "test-checker": ("accepted", "flagged")},
                  never={t: ("⚠", "✗") for t in TESTS}, kind="reference"),
-    subs.Variant("untouched", _untouched, ZERO,
+    subs.Variant("untouched", subs.untouched, ZERO,
                  {t: ("NotImplementedError",) for t in TESTS},
                  cause="NotImplementedError", kind="reference"),
     subs.Variant(

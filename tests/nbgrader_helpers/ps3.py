@@ -9,7 +9,6 @@ those of the autograded test cells.
 
 from __future__ import annotations
 
-import copy
 import textwrap
 from collections.abc import Callable
 
@@ -31,29 +30,17 @@ DW = "DW = np.array([X1 @ delta, X2 @ delta])"
 def _solved(ctx: subs.Context, backprop: str | None = None, manual: bool = True) -> subs.Notebook:
     """The release with ``backprop`` solved (or replaced), and the manual cells solved when
     ``manual``."""
-    nb = subs.with_cell(ctx.release, "backprop",
-                        backprop or subs.solution_of(ctx.source, "backprop"))
-    if manual:
-        for gid in ("c-plot", "c-answer"):
-            subs.set_source(nb, gid, subs.solution_of(ctx.source, gid))
-    return nb
+    manual_cells = ("c-plot", "c-answer") if manual else ()
+    return subs.solved_cells(ctx, {"backprop": backprop}, manual_cells)
 
 
 def _bug(old: str, new: str) -> Callable[[subs.Context], subs.Notebook]:
-    return lambda ctx: _solved(
-        ctx, backprop=subs.mutate(subs.solution_of(ctx.source, "backprop"), old, new))
+    return subs.bug_in(_solved, "backprop", old, new)
 
 
 def _in_backprop(code: str) -> Callable[[subs.Context], subs.Notebook]:
     """A notebook whose backprop runs ``code`` first (manual cells left unsolved)."""
-
-    def build(ctx: subs.Context) -> subs.Notebook:
-        body = subs.solution_of(ctx.source, "backprop")
-        head = "    N = len(T)\n"
-        inner = textwrap.indent(textwrap.dedent(code).strip("\n"), " " * 4)
-        return _solved(ctx, backprop=subs.mutate(body, head, inner + "\n" + head), manual=False)
-
-    return build
+    return subs.code_in(_solved, "backprop", "    N = len(T)\n", code, before=True)
 
 
 def _monkeypatch(ctx: subs.Context) -> subs.Notebook:
@@ -70,16 +57,12 @@ def _monkeypatch(ctx: subs.Context) -> subs.Notebook:
     return _solved(ctx, backprop=zero, manual=False)
 
 
-def _untouched(ctx: subs.Context) -> subs.Notebook:
-    return copy.deepcopy(ctx.release)
-
-
 VARIANTS: tuple[subs.Variant, ...] = (
     subs.Variant("solution", _solved, FULL,
                  {"test-backprop": ("DW, DB, DV correct",),
                   "test-training": ("training accuracy 1.00",)},
                  never={t: ("⚠", "✗") for t in TESTS}, kind="reference"),
-    subs.Variant("untouched", _untouched, ZERO,
+    subs.Variant("untouched", subs.untouched, ZERO,
                  {t: ("NotImplementedError",) for t in TESTS},
                  cause="NotImplementedError", kind="reference"),
     subs.Variant(

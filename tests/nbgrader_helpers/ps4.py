@@ -7,7 +7,6 @@ planted mistake, or with hostile code. Scores are those of the autograded test c
 
 from __future__ import annotations
 
-import copy
 import textwrap
 from collections.abc import Callable
 
@@ -35,36 +34,23 @@ def _solved(ctx: subs.Context, log_softmax: str | None = None, backprop: str | N
     """The release with the solution cells solved (``log-softmax``/``backprop`` optionally
     replaced; the manually graded cells only with ``manual``, since ``d-train`` trains with the
     student's backprop in the kernel itself)."""
-    nb = subs.with_cell(ctx.release, "log-softmax",
-                        log_softmax or subs.solution_of(ctx.source, "log-softmax"))
-    subs.set_source(nb, "backprop", backprop or subs.solution_of(ctx.source, "backprop"))
-    if manual:
-        for gid in ("a-derivation", "d-train", "e-answer"):
-            subs.set_source(nb, gid, subs.solution_of(ctx.source, gid))
-    return nb
+    manual_cells = ("a-derivation", "d-train", "e-answer") if manual else ()
+    return subs.solved_cells(ctx, {"log-softmax": log_softmax, "backprop": backprop},
+                             manual_cells)
 
 
 def _bug_log_softmax(old: str, new: str) -> Callable[[subs.Context], subs.Notebook]:
-    return lambda ctx: _solved(
-        ctx, log_softmax=subs.mutate(subs.solution_of(ctx.source, "log-softmax"), old, new))
+    return subs.bug_in(_solved, "log-softmax", old, new)
 
 
 def _bug_backprop(old: str, new: str) -> Callable[[subs.Context], subs.Notebook]:
-    return lambda ctx: _solved(
-        ctx, backprop=subs.mutate(subs.solution_of(ctx.source, "backprop"), old, new))
+    return subs.bug_in(_solved, "backprop", old, new)
 
 
 def _first_in(gid: str, head: str, code: str) -> Callable[[subs.Context], subs.Notebook]:
     """A solved notebook (manual cells left out) whose function in cell ``gid`` runs ``code``
     first; ``head`` is the function's ``def`` line."""
-
-    def build(ctx: subs.Context) -> subs.Notebook:
-        body = subs.solution_of(ctx.source, gid)
-        inner = textwrap.indent(textwrap.dedent(code).strip("\n"), " " * 4)
-        text = subs.mutate(body, head, head + inner + "\n")
-        return _solved(ctx, **{gid.replace("-", "_"): text}, manual=False)
-
-    return build
+    return subs.code_in(_solved, gid, head, code)
 
 
 def _monkeypatch(ctx: subs.Context) -> subs.Notebook:
@@ -82,10 +68,6 @@ def _monkeypatch(ctx: subs.Context) -> subs.Notebook:
     return _solved(ctx, log_softmax=zero, manual=False)
 
 
-def _untouched(ctx: subs.Context) -> subs.Notebook:
-    return copy.deepcopy(ctx.release)
-
-
 VARIANTS: tuple[subs.Variant, ...] = (
     subs.Variant("solution", _solved, FULL,
                  {"test-backprop": ("all 4 gradients correct",),
@@ -96,7 +78,7 @@ VARIANTS: tuple[subs.Variant, ...] = (
                         "d-data": ("[error]",), "d-look": ("[error]",),
                         "d-train": ("[error]",)},
                  kind="reference"),
-    subs.Variant("untouched", _untouched, ZERO,
+    subs.Variant("untouched", subs.untouched, ZERO,
                  {t: ("NotImplementedError",) for t in TESTS},
                  cause="NotImplementedError", kind="reference"),
     subs.Variant(

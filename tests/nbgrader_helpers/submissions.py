@@ -130,6 +130,46 @@ class Variant:
     kind: str = "bug"
 
 
+def untouched(ctx: Context) -> Notebook:
+    """The release as it is: what a student who did nothing submits."""
+    return copy.deepcopy(ctx.release)
+
+
+def solved_cells(ctx: Context, cells: dict[str, str | None],
+                 manual: tuple[str, ...] = ()) -> Notebook:
+    """A copy of the release with each cell of ``cells`` set to its text (the source's solution
+    where the text is None or empty), and each cell of ``manual`` solved."""
+    nb = copy.deepcopy(ctx.release)
+    for gid, text in cells.items():
+        set_source(nb, gid, text or solution_of(ctx.source, gid))
+    for gid in manual:
+        set_source(nb, gid, solution_of(ctx.source, gid))
+    return nb
+
+
+def bug_in(build: Callable[..., Notebook], grade_id: str, old: str,
+           new: str) -> Callable[[Context], Notebook]:
+    """A variant: ``build(ctx, <grade_id>=...)`` (``-`` in the id read as ``_``) with the source's
+    solution of cell ``grade_id``, ``old`` replaced by ``new``."""
+    return lambda ctx: build(ctx, **{grade_id.replace("-", "_"): mutate(
+        solution_of(ctx.source, grade_id), old, new)})
+
+
+def code_in(build: Callable[..., Notebook], grade_id: str, head: str, code: str,
+            before: bool = False) -> Callable[[Context], Notebook]:
+    """A variant: ``build(ctx, <grade_id>=..., manual=False)`` with the source's solution of cell
+    ``grade_id`` running ``code`` (indented by 4) right after the line ``head`` (the function's
+    ``def`` line), or right before it when ``before``."""
+
+    def make(ctx: Context) -> Notebook:
+        body = solution_of(ctx.source, grade_id)
+        inner = textwrap.indent(textwrap.dedent(code).strip("\n"), " " * 4)
+        new = inner + "\n" + head if before else head + inner + "\n"
+        return build(ctx, **{grade_id.replace("-", "_"): mutate(body, head, new)}, manual=False)
+
+    return make
+
+
 def in_range(score: float | None, want: Score) -> bool:
     if score is None:
         return False

@@ -20,6 +20,8 @@ Modules (the machinery is generic, for later assignments):
 * :mod:`.ps3` / :mod:`.moons` -- ps3-moons (ReLU + perceptron loss, ``DW, DB, DV``);
 * :mod:`.ps4` / :mod:`.softmax_mutations` -- ps4-softmax-ising (log-softmax, softmax +
   cross-entropy backprop, Ising temperatures);
+* :mod:`._common` -- the steps every problem set's grader shares (arguments, preflight,
+  collecting the streamed results, report lines);
 * :mod:`._pristine` -- private copies of numpy and the builtins taken at import.
 
 How far this can be trusted
@@ -52,6 +54,7 @@ from __future__ import annotations
 
 from . import (
     _child,
+    _common,
     _pristine,
     batched,
     compare,
@@ -87,5 +90,5 @@ __all__ = [
     "softmax_mutations",
 ]
 
-_pristine.freeze_grader([_pristine, _child, compare, mutations, nielsen, report, ps1,
+_pristine.freeze_grader([_pristine, _child, compare, report, _common, mutations, nielsen, ps1,
                          batched, ps2, moons, ps3, softmax_mutations, ps4])

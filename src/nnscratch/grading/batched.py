@@ -15,40 +15,48 @@ cost, :math:`C = \frac{1}{N}\sum_x \tfrac12 \lVert a^L_x - y_x\rVert^2`, so
     \partial C/\partial W^l = (a^{l-1})^T \delta^l.
 
 :func:`backprop_batched` plants any :class:`BatchBug` (the mistakes of
-:class:`nnscratch.grading.mutations.Bug` plus the batch-specific ones); :data:`CATALOGUE_BATCHED`
-is the engine's catalogue plus those; :func:`diagnose_batched` is
-:func:`nnscratch.grading.mutations.diagnose` over that catalogue. Functions named ``child_*`` run
+:class:`nnscratch.grading.mutations.Bug` plus the batch-specific ones) with the engine's
+:func:`~nnscratch.grading.mutations.backprop_variant` in the :data:`BATCH` layout;
+:data:`CATALOGUE_BATCHED` is the engine's catalogue plus those; :func:`mutants_batched` and
+:func:`diagnose_batched` are :func:`~nnscratch.grading.mutations.mutants` and
+:func:`~nnscratch.grading.mutations.diagnose` over that catalogue. Functions named ``child_*`` run
 in a forked child (:func:`nnscratch.grading._child.run_in_child`) and call the student's code.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ._child import exception_info
 from ._pristine import BUILTINS, np
 from .mutations import (
     CATALOGUE,
     ROWS,
-    SCALES,
+    SIGMOID,
     Activation,
     Bug,
     ItemResult,
-    Layout,
     Mutation,
     NetworkData,
     _everywhere,
-    _Evidence,
-    _explain,
-    _first_look,
-    _hint,
     _m,
+    backprop_variant,
+    diagnose,
+    mutants,
 )
-from .nielsen import _arrays, _call_watched, _changed, _short, _snapshot
+from .nielsen import (
+    _arrays,
+    _call_watched,
+    _changed,
+    _not_a_tuple,
+    _short,
+    _snapshot,
+    _watched_call,
+)
 
 Array = np.ndarray
 
@@ -80,16 +88,6 @@ __builtins__ = BUILTINS  # the grader's private builtins (see _pristine)
 # --------------------------------------------------------------------------------------------
 
 
-def _sigmoid(z: Array) -> Array:
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
-
-
-def _sigmoid_prime(z: Array) -> Array:
-    s = _sigmoid(z)
-    return s * (1.0 - s)
-
-
 def _tanh_prime(z: Array) -> Array:
     t = np.tanh(z)
     return 1.0 - t * t
@@ -114,7 +112,7 @@ def _identity_prime(z: Array) -> Array:
 #: The activations of the exercise, by name: value ``f(z)`` and derivative ``df(z)``.
 ACTIVATIONS: types.MappingProxyType[str, Activation] = types.MappingProxyType(
     {
-        "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_prime),
+        "sigmoid": SIGMOID,
         "tanh": Activation("tanh", np.tanh, _tanh_prime),
         "relu": Activation("relu", _relu, _relu_prime),
         "identity": Activation("identity", _identity, _identity_prime),
@@ -122,18 +120,7 @@ ACTIVATIONS: types.MappingProxyType[str, Activation] = types.MappingProxyType(
 )
 
 #: The layout of the exercise: rows are samples, ``Ws``/``bs``, the 1/N inside ``δ``.
-BATCH = Layout(
-    name="batch",
-    linear=ROWS.linear,
-    back=ROWS.back,
-    grad_w=ROWS.grad_w,
-    grad_b=ROWS.grad_b,
-    batched=True,
-    bp2="δ^l = (δ^{l+1} (W^{l+1})ᵀ) ⊙ σ′(z^l)",
-    bp4="(a^{l-1})ᵀ δ^l",
-    w_name="Ws",
-    b_name="bs",
-)
+BATCH = dataclasses.replace(ROWS, name="batch", bp4="(a^{l-1})ᵀ δ^l", w_name="Ws", b_name="bs")
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,16 +178,6 @@ def cost(
     return float(np.add.reduce((d * d).ravel())) / (2.0 * X.shape[0])
 
 
-def _df(act: Activation, z: Array, a: Array, mode: str) -> Array | float:
-    if mode == "z":
-        return act.df(z)
-    if mode == "a":
-        return act.df(a)
-    if mode == "none":
-        return 1.0
-    raise ValueError(f"σ′ mode must be 'z', 'a' or 'none', got {mode!r}")
-
-
 def backprop_batched(
     Ws: Sequence[Array],
     bs: Sequence[Array],
@@ -233,92 +210,7 @@ def backprop_batched(
     ValueError
         When the bug cannot run on this network (shapes that do not fit).
     """
-    acts = _acts(activations)
-    X = np.asarray(X, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64)
-    L = len(Ws)
-    N = X.shape[0]
-    divide_by = getattr(bug, "divide_by", "N")
-    mean_w = bug.mean and getattr(bug, "mean_w", True)
-    mean_b = bug.mean and getattr(bug, "mean_b", True)
-    act_shift = getattr(bug, "act_shift", False)
-    if divide_by == "N":
-        n = float(N)
-    elif divide_by == "features":
-        n = float(X.shape[1])
-    elif divide_by == "entries":
-        n = float(N * Y.shape[1])
-    elif divide_by == "twice":
-        n = float(N * N)
-    else:
-        raise ValueError(f"unknown divide_by {divide_by!r}")
-    with np.errstate(all="ignore"):
-        a = X
-        activ, zs = [X], []
-        for i in range(L):
-            z = a @ Ws[i] + bs[i]
-            a = acts[i].f(z)
-            zs.append(z)
-            activ.append(a)
-        error = bug.sign * (activ[-1] - Y)  # N ∇_a C
-        deltas: list[Array] = [None] * L  # type: ignore[list-item]
-        deltas[-1] = error * _df(acts[-1], zs[-1], activ[-1], bug.output_df)  # eq. bp1
-        raw = error
-        for i in range(L - 2, -1, -1):  # eq. bp2
-            if bug.propagate == "output":
-                deltas[i] = deltas[-1]
-                continue
-            if bug.hidden_w == "next":
-                W = Ws[i + 1]
-            elif bug.hidden_w == "same":
-                W = Ws[i]
-            elif bug.hidden_w == "next_no_T":
-                W = Ws[i + 1].T
-            else:
-                raise ValueError(f"unknown hidden_w {bug.hidden_w!r}")
-            if bug.propagate == "raw":
-                raw = BATCH.back(W, raw)
-                back = raw
-            elif bug.propagate == "delta":
-                back = BATCH.back(W, deltas[i + 1])
-            else:
-                raise ValueError(f"unknown propagate {bug.propagate!r}")
-            act = acts[i + 1] if act_shift else acts[i]
-            deltas[i] = back * _df(act, zs[i], activ[i + 1], bug.hidden_df)
-        factor_w = bug.scale / n if mean_w else bug.scale
-        factor_b = bug.scale / n if mean_b else bug.scale
-        nabla_b: list[Array] = []
-        nabla_w: list[Array] = []
-        for i in range(L):
-            delta = deltas[i]
-            if bug.grad_w == "ok":
-                gw = BATCH.grad_w(delta, activ[i])
-            elif bug.grad_w == "transposed":
-                gw = BATCH.grad_w(delta, activ[i]).T
-            elif bug.grad_w == "same_layer":
-                gw = BATCH.grad_w(delta, activ[i + 1])
-            else:
-                raise ValueError(f"unknown grad_w {bug.grad_w!r}")
-            if bug.grad_b == "unsummed":
-                gb = delta.copy()
-            elif bug.grad_b == "wrong_axis":
-                gb = np.add.reduce(delta, axis=1)
-            else:
-                gb = BATCH.grad_b(delta)
-                if bug.grad_b == "flat":
-                    gb = gb.ravel()
-                elif bug.grad_b == "row":
-                    gb = gb.reshape(1, -1)
-                elif bug.grad_b == "sum":
-                    gb = np.array(np.add.reduce(gb.ravel()))
-                elif bug.grad_b != "ok":
-                    raise ValueError(f"unknown grad_b {bug.grad_b!r}")
-            if bug.hidden_zero and i < L - 1:
-                gw = np.zeros(Ws[i].shape)
-                gb = np.zeros(bs[i].shape)
-            nabla_w.append(np.asarray(gw * factor_w, dtype=np.float64))
-            nabla_b.append(np.asarray(gb * factor_b, dtype=np.float64))
-    return nabla_b, nabla_w
+    return backprop_variant(BATCH, Ws, bs, X, Y, bug, activations=_acts(activations))
 
 
 def _check_inputs(Ws, bs, activations, X, Y) -> tuple[list, list, list[str], Array, Array]:
@@ -504,15 +396,9 @@ def mutants_batched(
 ) -> dict[str, tuple[list[Array], list[Array]] | None]:
     """``{key: (nabla_b, nabla_w)}`` of every mutation of :data:`CATALOGUE_BATCHED` (``None``
     where it cannot run), plus the reference under ``'reference'``."""
-    out: dict[str, tuple[list[Array], list[Array]] | None] = {
-        "reference": backprop_batched(Ws, bs, activations, X, Y)
-    }
-    for m in CATALOGUE_BATCHED:
-        try:
-            out[m.key] = backprop_batched(Ws, bs, activations, X, Y, m.bug)
-        except (ValueError, IndexError):
-            out[m.key] = None
-    return out
+    return mutants(
+        BATCH, Ws, bs, X, Y, activations=_acts(activations), catalogue=CATALOGUE_BATCHED
+    )
 
 
 def diagnose_batched(
@@ -520,42 +406,7 @@ def diagnose_batched(
 ) -> tuple[list[list[ItemResult]], str]:
     """:func:`nnscratch.grading.mutations.diagnose` with :data:`CATALOGUE_BATCHED` in the
     :data:`BATCH` layout (same arguments and results)."""
-    keys = list(CATALOGUE_BATCHED)
-    first = [[_first_look(net, item) for item in net.items] for net in nets]
-    pending = any(isinstance(r, tuple) for row in first for r in row)
-    if pending and complete is not None:
-        complete()
-    evidence = _Evidence(nets)
-    tried: set[tuple[str, float]] = set()
-    results: list[list[ItemResult]] = []
-    wrong: set = set()
-    for k, (net, row0) in enumerate(zip(nets, first)):
-        row = []
-        for item, r in zip(net.items, row0):
-            if isinstance(r, tuple):
-                r = _explain(net, item, r, keys, evidence, BATCH, tried)
-            row.append(r)
-            if not r.correct and all(s is not None for s in net.student):
-                wrong.add((k, item))
-        results.append(row)
-    for row in results:
-        by_item = {r.item: r for r in row}
-        for r in row:
-            if not r.correct and r.message.startswith("wrong values"):
-                r.message += _hint(r.item, by_item)
-    summary = ""
-    if wrong:
-        suffixes = dict(SCALES)
-        full = [
-            (c != 1.0, m.priority, m, c)
-            for m in keys
-            for c, _ in SCALES
-            if (m.key, c) in tried and evidence(m.key, c) == (True, frozenset(wrong))
-        ]
-        if full:
-            _, _, m, c = min(full, key=lambda t: t[:2])
-            summary = m.summary + suffixes[c]
-    return results, summary
+    return diagnose(nets, BATCH, complete, catalogue=CATALOGUE_BATCHED)
 
 
 # --------------------------------------------------------------------------------------------
@@ -634,12 +485,10 @@ def _one_case(backprop, case: Case, guarded: frozenset[str]) -> dict:
     X, Y = case.X.copy(), case.Y.copy()
     before = _snapshot(Ws), _snapshot(bs), X.copy(), Y.copy()
     t0 = time.perf_counter()
-    try:
-        out = _call_watched(backprop, guarded, calls, Ws, bs, list(case.activations), X, Y)
-    except MemoryError:
-        raise  # ends the child: ChildResult.status == 'memory'
-    except Exception as exc:
-        res.update(ok=False, stage="backprop", error=exception_info(exc))
+    out, ran = _watched_call(
+        res, backprop, guarded, Ws, bs, list(case.activations), X, Y, stage="backprop"
+    )
+    if not ran:
         return res
     res["seconds"] = time.perf_counter() - t0
     modified = _changed(before[0], _snapshot(Ws), "Ws") + _changed(before[1], _snapshot(bs), "bs")
@@ -648,22 +497,9 @@ def _one_case(backprop, case: Case, guarded: frozenset[str]) -> dict:
     res["modified"] = modified
     shapes_b = [b.shape for b in case.bs]
     shapes_w = [w.shape for w in case.Ws]
-    if not isinstance(out, (tuple, list)):
-        what = "None" if out is None else _short(type(out).__name__)
-        hint = " (did you forget the return statement?)" if out is None else ""
-        res.update(
-            ok=False,
-            stage="result",
-            detail=f"backprop returned {what}{hint}; it must return the tuple (dWs, dbs)",
-        )
-        return res
-    if len(out) != 2:
-        res.update(
-            ok=False,
-            stage="result",
-            detail=f"backprop returned a {type(out).__name__} of {len(out)} items; it must "
-            "return the tuple (dWs, dbs)",
-        )
+    why = _not_a_tuple(out, 2, "the tuple (dWs, dbs)")
+    if why:
+        res.update(ok=False, stage="result", detail=why)
         return res
     nw, why_w = _arrays(out[0], "dWs", shapes_b + shapes_w)
     nb, why_b = _arrays(out[1], "dbs", shapes_b + shapes_w)
@@ -807,17 +643,12 @@ def child_numerical_gradient(
     for name, x0 in tests:
         f = KNOWN_FUNCTIONS[name][0]
         x = x0.copy()
-        calls: list[str] = []
-        res: dict = {"calls": calls}
-        try:
-            out = _call_watched(numerical_gradient, guarded, calls, f, x, eps)
-        except MemoryError:
-            raise
-        except Exception as exc:  # calling the given f before raising is no delegation
-            res.update(ok=False, error=exception_info(exc), calls=_allowed(calls, _FN_NAMES))
+        res: dict = {"calls": []}
+        out, ran = _watched_call(res, numerical_gradient, guarded, f, x, eps)
+        res["calls"] = _allowed(res["calls"], _FN_NAMES)  # calling the given f is no delegation
+        if not ran:
             emit(res)
             continue
-        res["calls"] = _allowed(calls, _FN_NAMES)
         res["x_changed"] = not (
             isinstance(x, np.ndarray) and x.shape == x0.shape and np.array_equal(x, x0)
         )
@@ -844,30 +675,32 @@ def child_relative_error(emit, relative_error, pairs: Sequence[tuple[Array, Arra
     """``relative_error(a, b)`` for each pair; emits ``{'ok', 'value' | 'error'/'detail',
     'calls'}``."""
     for a, b in pairs:
-        calls: list[str] = []
-        res: dict = {"calls": calls}
-        try:
-            out = _call_watched(relative_error, guarded, calls, a.copy(), b.copy())
-        except MemoryError:
-            raise
-        except Exception as exc:
-            res.update(ok=False, error=exception_info(exc))
+        res: dict = {"calls": []}
+        out, ran = _watched_call(res, relative_error, guarded, a.copy(), b.copy())
+        if not ran:
             emit(res)
             continue
-        try:
-            v = np.array(out, dtype=np.float64)
-        except (TypeError, ValueError, OverflowError):
-            v = None
-        if v is None or v.size != 1:
+        value, v = _one_number(out)
+        if value is None:
             res.update(
                 ok=False,
                 detail=f"relative_error must return one number, got {_short(type(out).__name__)}"
                 + (f" of shape {v.shape}" if v is not None else ""),
             )
         else:
-            res.update(ok=True, value=float(v.ravel()[0]))
+            res.update(ok=True, value=value)
         emit(res)
     return len(pairs)
+
+
+def _one_number(out) -> tuple[float | None, Array | None]:
+    """The student's result as one float (``None`` if it is not one number), and as an array
+    (``None`` if it is not even numbers)."""
+    try:
+        v = np.array(out, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return None, None
+    return (float(v.ravel()[0]) if v.size == 1 else None), v
 
 
 def planted_backprop(bug: Bug) -> Callable:
@@ -895,39 +728,31 @@ def child_checker(
     planted bug; emits ``{'ok', 'value' | 'error'/'detail', 'calls'}`` per call."""
     for bug in bugs:
         fn = planted_backprop(bug)
-        calls: list[str] = []
-        res: dict = {"calls": calls}
-        try:
-            out = _call_watched(
-                check_backprop,
-                guarded,
-                calls,
-                fn,
-                [w.copy() for w in case.Ws],
-                [b.copy() for b in case.bs],
-                list(case.activations),
-                case.X.copy(),
-                case.Y.copy(),
-            )
-        except MemoryError:
-            raise
-        except Exception as exc:  # calling the given backprop before raising is no delegation
-            res.update(ok=False, error=exception_info(exc),
-                       calls=_allowed(calls, ("planted_backprop.<locals>.backprop",)))
+        res: dict = {"calls": []}
+        out, ran = _watched_call(
+            res,
+            check_backprop,
+            guarded,
+            fn,
+            [w.copy() for w in case.Ws],
+            [b.copy() for b in case.bs],
+            list(case.activations),
+            case.X.copy(),
+            case.Y.copy(),
+        )
+        # calling the given backprop is no delegation
+        res["calls"] = _allowed(res["calls"], ("planted_backprop.<locals>.backprop",))
+        if not ran:
             emit(res)
             continue
-        res["calls"] = _allowed(calls, ("planted_backprop.<locals>.backprop",))
-        try:
-            v = np.array(out, dtype=np.float64)
-        except (TypeError, ValueError, OverflowError):
-            v = None
-        if v is None or v.size != 1:
+        value, _ = _one_number(out)
+        if value is None:
             res.update(
                 ok=False,
                 detail="check_backprop must return one number (the largest relative error), "
                 f"got {_short(type(out).__name__)}",
             )
         else:
-            res.update(ok=True, value=float(v.ravel()[0]))
+            res.update(ok=True, value=value)
         emit(res)
     return len(bugs)

@@ -38,10 +38,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ._child import exception_info
 from ._pristine import BUILTINS, np
 from .compare import TOL, all_finite, all_zero, best_scale, matches, relative_error
-from .nielsen import _call_watched
+from .mutations import SCALES as ENGINE_SCALES
+from .nielsen import _call_watched, _float_array, _not_a_tuple, _watched_call
 
 Array = np.ndarray
 
@@ -406,6 +406,11 @@ def _texts(items: Sequence[str], text: str) -> dict[str, str]:
     return dict.fromkeys(items, text)
 
 
+def _hidden_error(key: str, bug: Bug, text: str, summary: str, priority: int) -> Mutation:
+    """A mistake in the hidden error δ: ``text`` for DW and DB, followed by eq. 5."""
+    return Mutation(key, bug, _texts(_HIDDEN, f"{text}: {_DELTA}"), summary, priority=priority)
+
+
 CATALOGUE: tuple[Mutation, ...] = (
     Mutation(
         "swap_db_dv",
@@ -457,26 +462,26 @@ CATALOGUE: tuple[Mutation, ...] = (
         "points with y t = 0 are counted as misclassified (y t <= 0 instead of y t < 0, eq. 3)",
         priority=11,
     ),
-    Mutation(
+    _hidden_error(
         "relu_none",
         Bug(relu="none"),
-        _texts(_HIDDEN, f"the ReLU derivative Θ(z) is missing: {_DELTA}"),
+        "the ReLU derivative Θ(z) is missing",
         "the ReLU derivative Θ(z) is missing in δ (eq. 5)",
-        priority=20,
+        20,
     ),
-    Mutation(
+    _hidden_error(
         "relu_value",
         Bug(relu="value"),
-        _texts(_HIDDEN, f"uses ReLU(z) itself instead of its derivative Θ(z): {_DELTA}"),
+        "uses ReLU(z) itself instead of its derivative Θ(z)",
         "δ uses ReLU(z) instead of the ReLU derivative Θ(z) (eq. 5)",
-        priority=21,
+        21,
     ),
-    Mutation(
+    _hidden_error(
         "no_v",
         Bug(hidden_v=False),
-        _texts(_HIDDEN, f"the factor V_j is missing in the hidden error: {_DELTA}"),
+        "the factor V_j is missing in the hidden error",
         "the hidden error δ is missing the factor V (eq. 5)",
-        priority=22,
+        22,
     ),
     Mutation(
         "dv_from_z",
@@ -546,14 +551,11 @@ CATALOGUE: tuple[Mutation, ...] = (
     ),
 )
 
-#: Extra factors tried on top of every mutation (a second, independent slip).
-SCALES: tuple[tuple[float, str], ...] = (
-    (1.0, ""),
-    (-1.0, "; also the sign is flipped (∂C/∂y = −t/N on misclassified points)"),
-    (2.0, "; also everything is 2 times too large"),
-    (0.5, "; also everything is half the correct value"),
-    (-2.0, "; also the sign is flipped and everything is 2 times too large"),
-    (-0.5, "; also the sign is flipped and everything is half the correct value"),
+#: Extra factors tried on top of every mutation (a second, independent slip): the engine's
+#: (:data:`nnscratch.grading.mutations.SCALES`), the flipped sign said in this network's terms.
+SCALES: tuple[tuple[float, str], ...] = tuple(
+    (c, "; also the sign is flipped (∂C/∂y = −t/N on misclassified points)" if c == -1.0 else text)
+    for c, text in ENGINE_SCALES
 )
 
 
@@ -763,10 +765,6 @@ def _hint(name: str, by_name: dict[str, ItemResult]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _short(text: str, n: int = 40) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def _namespace(backprop) -> dict | None:
     g = getattr(backprop, "__globals__", None)
     return g if isinstance(g, dict) else None
@@ -793,28 +791,15 @@ def _changed(ns: dict, params: tuple[Array, Array, Array], before) -> list[str]:
 
 def _as_gradients(out, n: int, N: int) -> tuple[list | None, str]:
     """The student's result as three float64 arrays, or ``(None, why not)``."""
-    if not isinstance(out, (tuple, list)):
-        what = "None" if out is None else _short(type(out).__name__)
-        hint = " (did you forget the return statement?)" if out is None else ""
-        return None, f"backprop returned {what}{hint}; it must return the tuple DW, DB, DV"
-    if len(out) != 3:
-        return None, (f"backprop returned a {type(out).__name__} of {len(out)} items; it must "
-                      "return the three arrays DW, DB, DV")
+    why = _not_a_tuple(out, 3, "the tuple DW, DB, DV", "the three arrays DW, DB, DV")
+    if why:
+        return None, why
     limit = 10 * max(2 * n, N * n, 1000)
     arrays = []
     for name, v in zip(("DW", "DB", "DV"), out):
-        if v is None:
-            return None, f"{name} is None (never filled in?)"
-        if isinstance(v, np.ndarray) and v.size > limit:
-            return None, f"{name} is far too large (shape {v.shape})"
-        try:
-            a = np.array(v, dtype=np.float64)
-        except (TypeError, ValueError, OverflowError):
-            return None, f"{name} is not an array of numbers ({_short(type(v).__name__)})"
-        if np.iscomplexobj(v):
-            return None, f"{name} is complex"
-        if a.size > limit:
-            return None, f"{name} is far too large (shape {a.shape})"
+        a, why = _float_array(v, name, limit)
+        if a is None:
+            return None, why
         arrays.append(a)
     return arrays, ""
 
@@ -825,14 +810,10 @@ def _one_case(backprop, ns: dict, case: Case, guarded: frozenset[str]) -> dict:
     params = _set_params(ns, case.W, case.B, case.V)
     before = [p.copy() for p in params]
     t0 = time.perf_counter()
-    try:
-        out = _call_watched(
-            backprop, guarded, calls, case.X1.copy(), case.X2.copy(), case.T.copy()
-        )
-    except MemoryError:
-        raise  # ends the child: ChildResult.status == 'memory'
-    except Exception as exc:
-        res.update(ok=False, stage="backprop", error=exception_info(exc))
+    out, ran = _watched_call(
+        res, backprop, guarded, case.X1.copy(), case.X2.copy(), case.T.copy(), stage="backprop"
+    )
+    if not ran:
         return res
     res["seconds"] = time.perf_counter() - t0
     res["modified"] = _changed(ns, params, before)

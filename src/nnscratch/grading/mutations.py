@@ -197,6 +197,8 @@ def backprop_variant(
     bug: Bug = Bug(),
     hidden: Activation = SIGMOID,
     output: Activation = SIGMOID,
+    *,
+    activations: Sequence[Activation] | None = None,
 ) -> tuple[list[Array], list[Array]]:
     """Gradients of the quadratic cost ``C = ½|a^L - y|²`` for one example (or the average over
     a batch), in float64, with the mistakes of ``bug`` planted.
@@ -210,9 +212,13 @@ def backprop_variant(
     x, y
         Input and target in the layout's shapes (Nielsen: columns ``(n_in, 1)``, ``(n_out, 1)``).
     bug
-        The mistakes to make (default: none, the reference).
+        The mistakes to make (default: none, the reference); also a
+        :class:`~nnscratch.grading.batched.BatchBug` (its ``divide_by``, ``mean_w``, ``mean_b``,
+        ``act_shift`` and ``grad_b='wrong_axis'``, batched layouts).
     hidden, output
         Activations of the hidden layers and of the output layer.
+    activations
+        One activation per layer ``l = 1..L`` instead of ``hidden`` and ``output``.
 
     Returns
     -------
@@ -228,17 +234,22 @@ def backprop_variant(
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     L = len(weights)
+    acts = list(activations) if activations is not None else [hidden] * (L - 1) + [output]
+    act_shift = getattr(bug, "act_shift", False)
+    n = _average_over(x, y, getattr(bug, "divide_by", "N")) if layout.batched else 1
+    mean_w = layout.batched and bug.mean and getattr(bug, "mean_w", True)
+    mean_b = layout.batched and bug.mean and getattr(bug, "mean_b", True)
     with np.errstate(all="ignore"):
         a = x
-        activations, zs = [x], []
+        activations_, zs = [x], []
         for i in range(L):
             z = layout.linear(weights[i], biases[i], a)
-            a = (output if i == L - 1 else hidden).f(z)
+            a = acts[i].f(z)
             zs.append(z)
-            activations.append(a)
-        error = bug.sign * (activations[-1] - y)  # ∇_a C of the quadratic cost
+            activations_.append(a)
+        error = bug.sign * (activations_[-1] - y)  # ∇_a C of the quadratic cost
         deltas: list[Array] = [None] * L  # type: ignore[list-item]
-        deltas[-1] = error * _df(output, zs[-1], activations[-1], bug.output_df)  # eq. bp1
+        deltas[-1] = error * _df(acts[-1], zs[-1], activations_[-1], bug.output_df)  # eq. bp1
         raw = error
         for i in range(L - 2, -1, -1):  # eq. bp2
             if bug.propagate == "output":
@@ -259,23 +270,26 @@ def backprop_variant(
                 back = layout.back(W, deltas[i + 1])
             else:
                 raise ValueError(f"unknown propagate {bug.propagate!r}")
-            deltas[i] = back * _df(hidden, zs[i], activations[i + 1], bug.hidden_df)
-        n = x.shape[0] if layout.batched else 1
-        factor = bug.scale / n if (layout.batched and bug.mean) else bug.scale
+            act = acts[i + 1] if act_shift else acts[i]
+            deltas[i] = back * _df(act, zs[i], activations_[i + 1], bug.hidden_df)
+        factor_w = bug.scale / n if mean_w else bug.scale
+        factor_b = bug.scale / n if mean_b else bug.scale
         nabla_b: list[Array] = []
         nabla_w: list[Array] = []
         for i in range(L):
             delta = deltas[i]
             if bug.grad_w == "ok":
-                gw = layout.grad_w(delta, activations[i])
+                gw = layout.grad_w(delta, activations_[i])
             elif bug.grad_w == "transposed":
-                gw = layout.grad_w(delta, activations[i]).T
+                gw = layout.grad_w(delta, activations_[i]).T
             elif bug.grad_w == "same_layer":
-                gw = layout.grad_w(delta, activations[i + 1])
+                gw = layout.grad_w(delta, activations_[i + 1])
             else:
                 raise ValueError(f"unknown grad_w {bug.grad_w!r}")
             if bug.grad_b == "unsummed":
                 gb = delta.copy()
+            elif bug.grad_b == "wrong_axis":
+                gb = np.add.reduce(delta, axis=1)
             else:
                 gb = layout.grad_b(delta)
                 if bug.grad_b == "flat":
@@ -287,11 +301,26 @@ def backprop_variant(
                 elif bug.grad_b != "ok":
                     raise ValueError(f"unknown grad_b {bug.grad_b!r}")
             if bug.hidden_zero and i < L - 1:
-                gw = np.zeros(layout.grad_w(deltas[i], activations[i]).shape)
+                gw = np.zeros(layout.grad_w(deltas[i], activations_[i]).shape)
                 gb = np.zeros(layout.grad_b(deltas[i]).shape)
-            nabla_w.append(np.asarray(gw * factor, dtype=np.float64))
-            nabla_b.append(np.asarray(gb * factor, dtype=np.float64))
+            nabla_w.append(np.asarray(gw * factor_w, dtype=np.float64))
+            nabla_b.append(np.asarray(gb * factor_b, dtype=np.float64))
     return nabla_b, nabla_w
+
+
+def _average_over(x: Array, y: Array, divide_by: str) -> float:
+    """The ``N`` of a batch average: the batch size (right), or the slips of
+    :class:`~nnscratch.grading.batched.BatchBug` (input features, entries, ``N²``)."""
+    N = x.shape[0]
+    if divide_by == "N":
+        return float(N)
+    if divide_by == "features":
+        return float(x.shape[1])
+    if divide_by == "entries":
+        return float(N * y.shape[1])
+    if divide_by == "twice":
+        return float(N * N)
+    raise ValueError(f"unknown divide_by {divide_by!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -598,18 +627,26 @@ def mutants(
     y: Array,
     hidden: Activation = SIGMOID,
     output: Activation = SIGMOID,
+    *,
+    activations: Sequence[Activation] | None = None,
+    catalogue: Sequence[Mutation] = CATALOGUE,
 ) -> dict[str, tuple[list[Array], list[Array]] | None]:
-    """``{key: (nabla_b, nabla_w)}`` of every applicable mutation of :data:`CATALOGUE` on this
-    network and example (``None`` where the bug cannot run, e.g. shapes that do not fit), plus
-    the reference under the key ``'reference'``."""
-    out: dict[str, tuple[list[Array], list[Array]] | None] = {
-        "reference": backprop_variant(layout, weights, biases, x, y, Bug(), hidden, output)
-    }
-    for m in CATALOGUE:
+    """``{key: (nabla_b, nabla_w)}`` of every applicable mutation of ``catalogue`` (default
+    :data:`CATALOGUE`) on this network and example (``None`` where the bug cannot run, e.g.
+    shapes that do not fit), plus the reference under the key ``'reference'``. ``hidden``,
+    ``output``, ``activations``: as in :func:`backprop_variant`."""
+
+    def run(bug: Bug) -> tuple[list[Array], list[Array]]:
+        return backprop_variant(
+            layout, weights, biases, x, y, bug, hidden, output, activations=activations
+        )
+
+    out: dict[str, tuple[list[Array], list[Array]] | None] = {"reference": run(Bug())}
+    for m in catalogue:
         if m.batched_only and not layout.batched:
             continue
         try:
-            out[m.key] = backprop_variant(layout, weights, biases, x, y, m.bug, hidden, output)
+            out[m.key] = run(m.bug)
         except (ValueError, IndexError):
             out[m.key] = None
     return out
@@ -723,7 +760,11 @@ class _Evidence:
 
 
 def diagnose(
-    nets: Sequence[NetworkData], layout: Layout, complete: Callable[[], None] | None = None
+    nets: Sequence[NetworkData],
+    layout: Layout,
+    complete: Callable[[], None] | None = None,
+    *,
+    catalogue: Sequence[Mutation] = CATALOGUE,
 ) -> tuple[list[list[ItemResult]], str]:
     """Judge every gradient of every network and explain the wrong ones.
 
@@ -737,6 +778,9 @@ def diagnose(
         Called once, before the mutations are consulted, when some gradient is wrong: lets
         the caller compute the mutants (into the dicts of ``nets[k].mutants``) only when they
         are needed. Without it, the mutants must be there already.
+    catalogue
+        The mutations tried (default :data:`CATALOGUE`; those marked ``batched_only`` only in
+        a batched layout).
 
     Returns
     -------
@@ -747,7 +791,7 @@ def diagnose(
         caller); ``summary`` is one sentence when a single mutation explains all the wrong
         gradients, else ``''``.
     """
-    keys = [m for m in CATALOGUE if layout.batched or not m.batched_only]
+    keys = [m for m in catalogue if layout.batched or not m.batched_only]
     first = [[_first_look(net, item) for item in net.items] for net in nets]
     pending = any(isinstance(r, tuple) for row in first for r in row)
     if pending and complete is not None:

@@ -19,6 +19,7 @@ runs in the parent and uses only the grader's private numpy.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import random
 import sys
@@ -240,6 +241,57 @@ def _short(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _watched_call(res: dict, fn, guarded: frozenset[str], *args, stage: str | None = None):
+    """In the child: ``fn(*args)`` with its calls into ``guarded`` recorded in
+    ``res['calls']``. Returns ``(out, True)``; or ``(None, False)`` when it raised, with ``res``
+    saying so (``ok=False``, the ``stage`` if given, ``error``). A MemoryError ends the child
+    (``ChildResult.status == 'memory'``)."""
+    try:
+        return _call_watched(fn, guarded, res["calls"], *args), True
+    except MemoryError:
+        raise
+    except Exception as exc:
+        res["ok"] = False
+        if stage is not None:
+            res["stage"] = stage
+        res["error"] = exception_info(exc)
+        return None, False
+
+
+def _not_a_tuple(out, n: int, returns: str, items: str | None = None) -> str:
+    """Why ``out`` is not the tuple (or list) of ``n`` items that backprop must return
+    (``returns``, e.g. ``'the tuple (nabla_b, nabla_w)'``; ``items`` instead when the length is
+    wrong); ``''`` if it is."""
+    if not isinstance(out, (tuple, list)):
+        what = "None" if out is None else _short(type(out).__name__)
+        hint = " (did you forget the return statement?)" if out is None else ""
+        return f"backprop returned {what}{hint}; it must return {returns}"
+    if len(out) != n:
+        return (
+            f"backprop returned a {type(out).__name__} of {len(out)} items; it must return "
+            f"{items or returns}"
+        )
+    return ""
+
+
+def _float_array(v, name: str, limit: int) -> tuple[Array | None, str]:
+    """The student's array ``name`` as float64 (at most ``limit`` entries), or ``(None, why
+    not)``."""
+    if v is None:
+        return None, f"{name} is None (never filled in?)"
+    if isinstance(v, np.ndarray) and v.size > limit:
+        return None, f"{name} is far too large (shape {v.shape})"
+    try:
+        a = np.array(v, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return None, f"{name} is not an array of numbers ({_short(type(v).__name__)})"
+    if np.iscomplexobj(v):
+        return None, f"{name} is complex"
+    if a.size > limit:
+        return None, f"{name} is far too large (shape {a.shape})"
+    return a, ""
+
+
 def _arrays(seq, name: str, expected: Sequence[tuple[int, ...]]) -> tuple[list | None, str]:
     """The student's list as float64 arrays, or ``(None, why not)``."""
     if isinstance(seq, np.ndarray) and seq.dtype != object:
@@ -254,18 +306,9 @@ def _arrays(seq, name: str, expected: Sequence[tuple[int, ...]]) -> tuple[list |
     limit = 10 * max([max(1, int(np.prod(s))) for s in expected] + [1000])
     out = []
     for i, v in enumerate(seq):
-        if v is None:
-            return None, f"{name}[{i}] is None (never filled in?)"
-        if isinstance(v, np.ndarray) and v.size > limit:
-            return None, f"{name}[{i}] is far too large (shape {v.shape})"
-        try:
-            a = np.array(v, dtype=np.float64)
-        except (TypeError, ValueError, OverflowError):
-            return None, f"{name}[{i}] is not an array of numbers ({_short(type(v).__name__)})"
-        if np.iscomplexobj(v):
-            return None, f"{name}[{i}] is complex"
-        if a.size > limit:
-            return None, f"{name}[{i}] is far too large (shape {a.shape})"
+        a, why = _float_array(v, f"{name}[{i}]", limit)
+        if a is None:
+            return None, why
         out.append(a)
     return out, ""
 
@@ -299,34 +342,19 @@ def _one_case(Network, case: Case, guarded: frozenset[str]) -> dict:
         return res
     before_w, before_b = _snapshot(net.weights), _snapshot(net.biases)
     t0 = time.perf_counter()
-    try:
-        out = _call_watched(net.backprop, guarded, calls, case.x.copy(), case.y.copy())
-    except MemoryError:
-        raise  # ends the child: ChildResult.status == 'memory'
-    except Exception as exc:
-        res.update(ok=False, stage="backprop", error=exception_info(exc))
+    # net.backprop is looked up inside the watched call, as part of the student's code
+    call = operator.methodcaller("backprop", case.x.copy(), case.y.copy())
+    out, ran = _watched_call(res, call, guarded, net, stage="backprop")
+    if not ran:
         return res
     res["seconds"] = time.perf_counter() - t0
     res["modified"] = _changed(before_w, _snapshot(getattr(net, "weights", None)), "weights")
     res["modified"] += _changed(before_b, _snapshot(getattr(net, "biases", None)), "biases")
     shapes_b = [b.shape for b in case.biases]
     shapes_w = [w.shape for w in case.weights]
-    if not isinstance(out, (tuple, list)):
-        what = "None" if out is None else _short(type(out).__name__)
-        hint = " (did you forget the return statement?)" if out is None else ""
-        res.update(
-            ok=False,
-            stage="result",
-            detail=f"backprop returned {what}{hint}; it must return the tuple (nabla_b, nabla_w)",
-        )
-        return res
-    if len(out) != 2:
-        res.update(
-            ok=False,
-            stage="result",
-            detail=f"backprop returned a {type(out).__name__} of {len(out)} items; it "
-            "must return the tuple (nabla_b, nabla_w)",
-        )
+    why = _not_a_tuple(out, 2, "the tuple (nabla_b, nabla_w)")
+    if why:
+        res.update(ok=False, stage="result", detail=why)
         return res
     nb, why_b = _arrays(out[0], "nabla_b", shapes_b + shapes_w)
     nw, why_w = _arrays(out[1], "nabla_w", shapes_b + shapes_w)

@@ -24,16 +24,29 @@ import contextlib
 import functools
 import io
 import itertools
-import math
-import warnings
 from collections.abc import Callable, Sequence
 
 from ..data import load_mnist
-from . import _pristine
 from ._child import ChildResult, format_exception, run_in_child
+from ._common import (
+    check_number,
+    check_points_seed,
+    check_threshold,
+    fail,
+    graded,
+    grouped,
+    printed,
+    reference_of,
+    report_gradients,
+    report_shapes,
+    run_cases,
+    training_value,
+    training_verdict,
+    unchanged,
+)
 from ._pristine import BUILTINS, np
 from .compare import TOL, all_finite, relative_error, share
-from .mutations import ItemResult, NetworkData, diagnose
+from .mutations import NetworkData, diagnose
 from .nielsen import (
     NIELSEN,
     Case,
@@ -82,60 +95,14 @@ _DELEGATION = (
 # --------------------------------------------------------------------------------------------
 
 
-def _check_number(
-    value, name: str, *, integer: bool = False, low: float = 0.0, inclusive: bool = False
-) -> float:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
-        raise ValueError(
-            f"{name} must be a finite {'integer' if integer else 'number'}, got {value!r}"
-        )
-    if value < low or (value == low and not inclusive):
-        raise ValueError(f"{name} must be {'>=' if inclusive else '>'} {low:g}, got {value!r}")
-    return value
-
-
-@contextlib.contextmanager
-def _grading_context():
-    """Originals of numpy/builtins while the grader runs (yields what the student had
-    replaced); no warnings, no floating-point exceptions in the parent."""
-    with (
-        _pristine.pristine_environment() as changed,
-        warnings.catch_warnings(),
-        np.errstate(all="ignore"),
-    ):
-        warnings.simplefilter("ignore")
-        yield changed
-
-
-def _preflight(report: Report, changed: list[str]) -> bool:
-    """Report replaced numpy/builtins (``changed``, from :func:`_pristine.check_environment`
-    before the originals were swapped in); return False (no credit) if the grader itself was
-    tampered with."""
-    tampered = _pristine.check_grader()
-    if tampered:
-        _pristine.restore_grader()
-        names = ", ".join(tampered[:5]) + (" ..." if len(tampered) > 5 else "")
-        report.warn(
-            f"your code changed the grader itself ({names}); it was put back, and this "
-            "submission earns no credit for this test"
-        )
-        return False
-    if changed:
-        names = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
-        report.warn(
-            f"your code replaced {names}; the grader does not use them (it keeps its own "
-            "copies), and the originals are used while your code is graded"
-        )
-    return True
-
-
-def _network_problem(Network, methods: Sequence[str]) -> str | None:
+def _network_problem(Network, methods: Sequence[str]) -> tuple[str, str] | None:
     if not isinstance(Network, type):
-        return f"expected the class Network, got {type(Network).__name__}; pass the class itself"
+        return "Network", (
+            f"expected the class Network, got {type(Network).__name__}; pass the class itself"
+        )
     for method in methods:
         if not callable(getattr(Network, method, None)):
-            return f"the class Network has no method {method}"
+            return "Network", f"the class Network has no method {method}"
     return None
 
 
@@ -146,37 +113,10 @@ def _graded(
     score: Callable[[], float],
     methods: Sequence[str] = ("backprop",),
 ) -> float:
-    """``score()`` under :func:`_grading_context`, once :func:`_preflight` passed and ``Network``
-    is a class with ``methods``: no credit otherwise, and an internal error instead of any
-    exception. ``score`` reports on the student's code and returns ``report.finish(...)``."""
-    try:
-        with _grading_context() as changed:
-            if not _preflight(report, changed):
-                return report.finish(0.0, points)
-            problem = _network_problem(Network, methods)
-            if problem:
-                report.bad("Network", problem)
-                return report.finish(0.0, points)
-            return score()
-    except Exception as exc:  # never raise into the notebook
-        return _internal_error(report, exc, points)
-
-
-def _printed(results: Sequence[ChildResult]) -> str:
-    total = ChildResult("ok")
-    for r in results:
-        total.stdout_lines += r.stdout_lines
-        total.stderr_lines += r.stderr_lines
-    return total.printed_note()
-
-
-def _internal_error(report: Report, exc: BaseException, points: float) -> float:
-    report.bad(
-        "grader",
-        f"internal error ({type(exc).__name__}: {str(exc)[:200]}); this is not your fault, "
-        "please tell your instructor",
-    )
-    return report.finish(0.0, points)
+    """``score()`` under :func:`~._common.graded`, once ``Network`` is a class with
+    ``methods`` (no credit otherwise). ``score`` reports on the student's code and returns
+    ``report.finish(...)``."""
+    return graded(report, points, score, lambda: _network_problem(Network, methods))
 
 
 def _case_problem(case: Case, res: dict) -> tuple[str | None, tuple | None]:
@@ -257,56 +197,23 @@ def _run_networks(
         [make_cases(sizes, n_examples, seed, salt=k) for k, sizes in enumerate(archs)]
         for seed in seeds
     ]
-    flat = [c for per_arch in per_seed for cases in per_arch for c in cases]
-    child = run_in_child(
+    per_group, child, calls = run_cases(
         child_backprop_cases,
         Network,
-        flat,
+        [cases for per_arch in per_seed for cases in per_arch],
+        _case_problem,
         guarded_files(),
-        timeout=timeout,
-        memory_mb=memory_mb,
-        stream=True,
+        timeout,
+        memory_mb,
     )
-    results = list(child.messages)
-    calls: list[str] = []
-    for res in results:
-        if isinstance(res, dict):
-            for name in res.get("calls") or []:
-                if str(name) not in calls:
-                    calls.append(str(name))
-    position = 0
-    stopped = False
     runs = []
-    for per_arch in per_seed:
-        problems: list[list[str]] = []
-        students: list[list] = []
-        for cases in per_arch:
-            probs: list[str] = []
-            student: list = [None] * len(cases)
-            for i, case in enumerate(cases):
-                if position < len(results):
-                    why, pair = _case_problem(case, results[position])
-                    if why is not None and why not in probs:
-                        probs.append(why)
-                    student[i] = pair
-                elif not stopped:
-                    stopped = True
-                    probs.append(
-                        child.describe("your backprop")
-                        if not child.ok
-                        else "the grader could not read the result"
-                    )
-                elif not probs:
-                    probs.append("not run: your code stopped on an earlier network")
-                position += 1
-            if probs:
-                student = [None] * len(cases)
-            problems.append(probs)
-            students.append(student)
+    for k, per_arch in enumerate(per_seed):
+        outcome = per_group[k * len(archs) : (k + 1) * len(archs)]
         nets = [
             NetworkData(tuple(sizes), student, [c.mutants for c in cases])
-            for sizes, cases, student in zip(archs, per_arch, students)
+            for sizes, cases, (_, student) in zip(archs, per_arch, outcome)
         ]
+        problems = [probs for probs, _ in outcome]
         runs.append((nets, problems, functools.partial(_add_all_mutants, per_arch)))
     return runs, child, calls
 
@@ -349,8 +256,7 @@ def check_shapes(
     float
         The score, a plain Python float in ``[0, points]``.
     """
-    points = float(_check_number(points, "points"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = check_points_seed(points, seed)
     sizes = (3, 4, 2)
     report = Report(f"check_shapes: Network({list(sizes)}).backprop(x, y), x of shape (3, 1)")
 
@@ -358,65 +264,20 @@ def check_shapes(
         runs, child, calls = _run_networks(Network, [sizes], 1, [seed], timeout, memory_mb)
         (nets, problems, complete), children = runs[0], [child]
         if calls:
-            report.bad("backprop", _DELEGATION.format(names=", ".join(calls[:3])))
-            return report.finish(0.0, points)
+            return fail(report, points, "backprop", _DELEGATION.format(names=", ".join(calls[:3])))
         if problems[0]:
-            for p in problems[0]:
-                report.bad("backprop", p)
-            report.note(_printed(children))
-            return report.finish(0.0, points)
+            return fail(report, points, "backprop", *problems[0], children=children)
         results, summary = diagnose(nets, NIELSEN, complete)
-        n_shape = n_value = 0
-        for r in results[0]:
-            ref = _get_ref(nets[0], r)
-            if r.correct:
-                report.good(r.item.label(), f"shape {ref.shape}, values correct")
-            elif r.shape_ok:
-                report.bad(r.item.label(), f"shape {ref.shape} right, but {r.message}")
-            else:
-                report.bad(r.item.label(), r.message)
-            n_shape += r.shape_ok
-            n_value += r.correct
+        n_right = report_shapes(
+            report, ((r.item.label(), reference_of(nets[0], r).shape, r) for r in results[0])
+        )
         if summary:
             report.note(f"diagnosis: {summary}")
-        report.note(_printed(children))
+        report.note(printed(children))
         n = len(results[0])
-        return report.finish(share(points, n_shape + n_value, 2 * n), points)
+        return report.finish(share(points, n_right, 2 * n), points)
 
     return _graded(report, points, Network, score)
-
-
-def _layers_text(layers: Sequence[int]) -> str:
-    layers = sorted(layers)
-    if len(layers) == 1:
-        return f"layer {layers[0]}"
-    if len(layers) >= 3 and layers == list(range(layers[0], layers[-1] + 1)):
-        return f"layers {layers[0]}–{layers[-1]}"
-    return "layers " + ", ".join(str(x) for x in layers)
-
-
-def _grouped(rows: Sequence[ItemResult]) -> list[tuple[bool, str, str]]:
-    """Report lines for one network: gradients with the same verdict and message share a line,
-    e.g. ``(False, '∂C/∂b, ∂C/∂w, layers 1, 2', 'the activation derivative ... (eq. BP2)')``."""
-    groups: dict[tuple[bool, str], list[ItemResult]] = {}
-    for r in rows:
-        groups.setdefault((r.correct, r.message), []).append(r)
-    lines = []
-    for (ok, message), members in groups.items():
-        kinds = sorted({r.item.kind for r in members})
-        layers = sorted({r.item.layer for r in members})
-        if len(members) == len(kinds) * len(layers):
-            label = ", ".join(f"∂C/∂{k}" for k in kinds) + ", " + _layers_text(layers)
-        else:
-            label = "; ".join(r.item.label() for r in members)
-        lines.append((ok, label, message))
-    lines.sort(key=lambda t: t[0])  # the wrong ones first
-    return lines
-
-
-def _get_ref(net: NetworkData, r: ItemResult):
-    ref_b, ref_w = net.mutants[0]["reference"]
-    return (ref_b if r.item.kind == "b" else ref_w)[r.item.layer - 1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,8 +317,7 @@ def grade_backprop(
         The score, a plain Python float: ``points`` times the fraction of correct gradients,
         rounded to 2 decimals.
     """
-    points = float(_check_number(points, "points"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = check_points_seed(points, seed)
     n_items = sum(2 * (len(s) - 1) for s in ARCHITECTURES)
     report = Report(
         f"grade_backprop: {n_items} gradients of {len(ARCHITECTURES)} networks, "
@@ -470,30 +330,16 @@ def grade_backprop(
         )
         (nets, problems, complete), children = runs[0], [child]
         if calls:
-            report.bad("backprop", _DELEGATION.format(names=", ".join(calls[:3])))
-            report.note(_printed(children))
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(names=", ".join(calls[:3]))
+            return fail(report, points, "backprop", text, children=children)
         results, summary = diagnose(nets, NIELSEN, complete)
-        n_correct = 0
-        for net, rows, probs in zip(nets, results, problems):
-            name = str(list(net.sizes))
-            if probs:
-                report.bad(name, f"{'; '.join(probs)} (no credit for its {len(rows)} gradients)")
-                continue
-            good = sum(r.correct for r in rows)
-            n_correct += good
-            if good == len(rows):
-                report.good(name, f"all {len(rows)} gradients correct")
-                continue
-            report.bad(name, f"{good} of {len(rows)} gradients correct")
-            for ok, label, message in _grouped(rows):
-                if ok:
-                    report.good(label, message, indent=1)
-                else:
-                    report.bad(label, message, indent=1)
+        n_correct = sum(
+            report_gradients(report, str(list(net.sizes)), rows, probs, grouped)
+            for net, rows, probs in zip(nets, results, problems)
+        )
         if summary:
             report.note(f"diagnosis: {summary}")
-        report.note(_printed(children))
+        report.note(printed(children))
         return report.finish(share(points, n_correct, n_items), points)
 
     return _graded(report, points, Network, score)
@@ -571,16 +417,14 @@ def check_training(
     float
         ``points`` or ``0.0``, a plain Python float.
     """
-    points = float(_check_number(points, "points"))
-    n_train = int(_check_number(n_train, "n_train", integer=True))
-    n_test = int(_check_number(n_test, "n_test", integer=True))
-    epochs = int(_check_number(epochs, "epochs", integer=True))
-    mini_batch_size = int(_check_number(mini_batch_size, "mini_batch_size", integer=True))
-    threshold = float(_check_number(threshold, "threshold"))
-    if threshold > 1:
-        raise ValueError(f"threshold is an accuracy in (0, 1], got {threshold!r}")
-    eta = float(_check_number(eta, "eta"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = float(check_number(points, "points"))
+    n_train = int(check_number(n_train, "n_train", integer=True))
+    n_test = int(check_number(n_test, "n_test", integer=True))
+    epochs = int(check_number(epochs, "epochs", integer=True))
+    mini_batch_size = int(check_number(mini_batch_size, "mini_batch_size", integer=True))
+    threshold = check_threshold(threshold)
+    eta = float(check_number(eta, "eta"))
+    check_number(seed, "seed", integer=True, inclusive=True)
     report = Report(
         f"check_training: Network({list(TRAINING_SIZES)}).SGD on {n_train} MNIST images, "
         f"{epochs} epoch(s), mini-batch {mini_batch_size}, η = {eta:g}"
@@ -615,54 +459,40 @@ def check_training(
             memory_mb=memory_mb,
         )
         if not child.ok:
-            report.bad("training", child.describe("your network's SGD"))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
-        value = child.value if isinstance(child.value, dict) else {}
-        calls = [str(c) for c in value.get("calls") or []]
+            return fail(report, points, "training", child.describe("your network's SGD"),
+                        children=[child])
+        value, calls = training_value(child)
         if calls:
-            report.bad("training", _DELEGATION.format(names=", ".join(calls[:3])))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(names=", ".join(calls[:3]))
+            return fail(report, points, "training", text, children=[child])
         Ws, bs = value.get("weights"), value.get("biases")
         if Ws is None or bs is None:
-            report.bad("training", f"after SGD, {value.get('why') or 'no parameters'}")
-            return report.finish(0.0, points)
+            why = value.get("why") or "no parameters"
+            return fail(report, points, "training", f"after SGD, {why}")
         shapes_ok = [w.shape for w in Ws] == [w.shape for w in W0] and [b.shape for b in bs] == [
             b.shape for b in b0
         ]
         if not shapes_ok:
-            report.bad(
+            return fail(
+                report,
+                points,
                 "training",
                 "after SGD the weights/biases have shapes "
                 f"{[w.shape for w in Ws]}/{[b.shape for b in bs]}, expected "
                 f"{[w.shape for w in W0]}/{[b.shape for b in b0]}",
             )
-            return report.finish(0.0, points)
         if not all(all_finite(a) for a in [*Ws, *bs]):
-            report.bad("training", "after SGD the weights contain NaN or inf")
-            return report.finish(0.0, points)
+            return fail(report, points, "training", "after SGD the weights contain NaN or inf")
         acc = accuracy(Ws, bs, data.X_test[i_test], data.y_test[i_test])
         seconds = float(value.get("seconds") or child.elapsed)
         text = (
             f"test accuracy {acc:.3f} on {n_test} images after {seconds:.1f} s of "
             f"training (needed: {threshold:g})"
         )
-        passed = acc >= threshold
-        if passed:
-            report.good("training", text)
+        if unchanged([*Ws, *bs], [*W0, *b0]):
+            hint = "; SGD did not change the weights at all"
         else:
-            unchanged = all(
-                not bool(np.logical_or.reduce((a != b).ravel()))
-                for a, b in zip([*Ws, *bs], [*W0, *b0])
-            )
-            hint = (
-                "; SGD did not change the weights at all"
-                if unchanged
-                else "; check backprop with grade_backprop's feedback"
-            )
-            report.bad("training", text + hint)
-        report.note(_printed([child]))
-        return report.finish(points if passed else 0.0, points)
+            hint = "; check backprop with grade_backprop's feedback"
+        return training_verdict(report, points, acc >= threshold, text, hint, child)
 
     return _graded(report, points, Network, score, methods=("backprop", "SGD"))

@@ -32,6 +32,22 @@ from collections.abc import Callable, Sequence
 
 from ..data import load_digits_split
 from ._child import ChildResult, format_exception, run_in_child
+from ._common import (
+    calls_of,
+    check_number,
+    check_points_seed,
+    check_threshold,
+    fail,
+    graded,
+    grouped,
+    printed,
+    reference_of,
+    report_gradients,
+    report_shapes,
+    run_cases,
+    training_value,
+    training_verdict,
+)
 from ._pristine import BUILTINS, np
 from .batched import (
     KNOWN_FUNCTIONS,
@@ -50,14 +66,6 @@ from .batched import (
 from .compare import TOL, all_finite, relative_error, share
 from .mutations import NetworkData
 from .nielsen import guarded_files
-from .ps1 import (
-    _check_number,
-    _grading_context,
-    _grouped,
-    _internal_error,
-    _preflight,
-    _printed,
-)
 from .report import Report
 
 __all__ = [
@@ -107,38 +115,24 @@ _DELEGATION = (
 # --------------------------------------------------------------------------------------------
 
 
+def _functions_problem(functions: dict[str, object]) -> tuple[str, str] | None:
+    """The first entry of ``functions`` that is not callable, or is nnscratch's own."""
+    guarded = guarded_files()
+    for name, fn in functions.items():
+        if not callable(fn):
+            return name, f"expected your function {name}, got {type(fn).__name__}"
+        code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+        if code is not None and code.co_filename in guarded:
+            return name, _DELEGATION.format(what=name, names=code.co_name)
+    return None
+
+
 def _graded(
     report: Report, points: float, functions: dict[str, object], score: Callable[[], float]
 ) -> float:
-    """``score()`` in the grading context, once the grader is intact and every entry of
-    ``functions`` is callable; no credit otherwise, and an internal error instead of any
-    exception."""
-    try:
-        with _grading_context() as changed:
-            if not _preflight(report, changed):
-                return report.finish(0.0, points)
-            guarded = guarded_files()
-            for name, fn in functions.items():
-                if not callable(fn):
-                    report.bad(name, f"expected your function {name}, got {type(fn).__name__}")
-                    return report.finish(0.0, points)
-                code = getattr(getattr(fn, "__func__", fn), "__code__", None)
-                if code is not None and code.co_filename in guarded:
-                    report.bad(name, _DELEGATION.format(what=name, names=code.co_name))
-                    return report.finish(0.0, points)
-            return score()
-    except Exception as exc:  # never raise into the notebook
-        return _internal_error(report, exc, points)
-
-
-def _calls_of(results: Sequence[object]) -> list[str]:
-    calls: list[str] = []
-    for res in results:
-        if isinstance(res, dict):
-            for name in res.get("calls") or []:
-                if str(name) not in calls:
-                    calls.append(str(name))
-    return calls
+    """``score()`` under :func:`~._common.graded`, once every entry of ``functions`` is
+    callable and the student's own (no credit otherwise)."""
+    return graded(report, points, score, lambda: _functions_problem(functions))
 
 
 def _failure(res: object, what: str) -> str:
@@ -153,6 +147,16 @@ def _failure(res: object, what: str) -> str:
             return f"your {what} ran out of memory"
         return f"your {what} raised {format_exception(e)}"
     return str(res.get("detail") or "unusable result")
+
+
+def _value_at(child: ChildResult, k: int, what: str) -> tuple[object, str]:
+    """The ``value`` of the ``k``-th streamed result of ``child`` (the student's ``what``), or
+    ``(None, why it is not usable)``."""
+    if k >= len(child.messages):
+        return None, child.describe(f"your {what}") or "not run"
+    res = child.messages[k]
+    why = _failure(res, what)
+    return (None, why) if why else (res["value"], "")
 
 
 def _case_problem(case: Case, res: object) -> tuple[str | None, tuple | None]:
@@ -209,45 +213,15 @@ def _run_networks(
         make_cases(sizes, acts, n_samples, n_examples, seed, salt=k)
         for k, (sizes, acts, n_samples) in enumerate(archs)
     ]
-    flat = [c for cases in per_arch for c in cases]
-    child = run_in_child(
-        child_backprop_cases,
-        backprop,
-        flat,
-        guarded_files(),
-        timeout=timeout,
-        memory_mb=memory_mb,
-        stream=True,
+    per_group, child, calls = run_cases(
+        child_backprop_cases, backprop, per_arch, _case_problem, guarded_files(), timeout,
+        memory_mb,
     )
-    results = list(child.messages)
-    calls = _calls_of(results)
-    position = 0
-    stopped = False
-    problems: list[list[str]] = []
-    nets: list[NetworkData] = []
-    for (sizes, _acts, _n), cases in zip(archs, per_arch):
-        probs: list[str] = []
-        student: list = [None] * len(cases)
-        for i, case in enumerate(cases):
-            if position < len(results):
-                why, pair = _case_problem(case, results[position])
-                if why is not None and why not in probs:
-                    probs.append(why)
-                student[i] = pair
-            elif not stopped:
-                stopped = True
-                probs.append(
-                    child.describe("your backprop")
-                    if not child.ok
-                    else "the grader could not read the result"
-                )
-            elif not probs:
-                probs.append("not run: your code stopped on an earlier network")
-            position += 1
-        if probs:
-            student = [None] * len(cases)
-        problems.append(probs)
-        nets.append(NetworkData(tuple(sizes), student, [c.mutants for c in cases]))
+    problems = [probs for probs, _ in per_group]
+    nets = [
+        NetworkData(tuple(sizes), student, [c.mutants for c in cases])
+        for (sizes, _acts, _n), cases, (_, student) in zip(archs, per_arch, per_group)
+    ]
 
     def complete() -> None:
         for cases in per_arch:
@@ -259,6 +233,15 @@ def _run_networks(
 
 def _net_name(sizes: Sequence[int], acts: Sequence[str], n: int) -> str:
     return f"{list(sizes)} {'/'.join(acts)}, N = {n}"
+
+
+def _W(label: str) -> str:
+    """A gradient's label with the capital ``W`` of this problem set."""
+    return label.replace("∂C/∂w", "∂C/∂W")
+
+
+def _grouped_W(rows) -> list[tuple[bool, str, str]]:
+    return [(ok, _W(label), message) for ok, label, message in grouped(rows)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,8 +279,7 @@ def check_shapes(
     float
         The score, a plain Python float in ``[0, points]``.
     """
-    points = float(_check_number(points, "points"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = check_points_seed(points, seed)
     arch = ((3, 4, 2), ("tanh", "sigmoid"), 5)
     report = Report(
         f"check_shapes: backprop on {_net_name(*arch)}: X of shape (5, 3), Y of shape (5, 2)"
@@ -308,32 +290,20 @@ def check_shapes(
             backprop, [arch], 1, seed, timeout, memory_mb
         )
         if calls:
-            report.bad("backprop", _DELEGATION.format(what="backprop", names=", ".join(calls[:3])))
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(what="backprop", names=", ".join(calls[:3]))
+            return fail(report, points, "backprop", text)
         if problems[0]:
-            for p in problems[0]:
-                report.bad("backprop", p)
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            return fail(report, points, "backprop", *problems[0], children=[child])
         results, summary = diagnose_batched(nets, complete)
-        ref_b, ref_w = nets[0].mutants[0]["reference"]
-        n_shape = n_value = 0
-        for r in results[0]:
-            ref = (ref_b if r.item.kind == "b" else ref_w)[r.item.layer - 1]
-            label = r.item.label().replace("∂C/∂w", "∂C/∂W")
-            if r.correct:
-                report.good(label, f"shape {ref.shape}, values correct")
-            elif r.shape_ok:
-                report.bad(label, f"shape {ref.shape} right, but {r.message}")
-            else:
-                report.bad(label, r.message)
-            n_shape += r.shape_ok
-            n_value += r.correct
+        n_right = report_shapes(
+            report,
+            ((_W(r.item.label()), reference_of(nets[0], r).shape, r) for r in results[0]),
+        )
         if summary:
             report.note(f"diagnosis: {summary}")
-        report.note(_printed([child]))
+        report.note(printed([child]))
         n = len(results[0])
-        return report.finish(share(points, n_shape + n_value, 2 * n), points)
+        return report.finish(share(points, n_right, 2 * n), points)
 
     return _graded(report, points, {"backprop": backprop}, score)
 
@@ -372,8 +342,7 @@ def grade_backprop(
     float
         ``points`` times the fraction of correct gradients, rounded to 2 decimals.
     """
-    points = float(_check_number(points, "points"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = check_points_seed(points, seed)
     n_items = sum(2 * (len(s) - 1) for s, _a, _n in ARCHITECTURES)
     report = Report(
         f"grade_backprop: {n_items} gradients of {len(ARCHITECTURES)} networks, "
@@ -385,31 +354,16 @@ def grade_backprop(
             backprop, ARCHITECTURES, EXAMPLES_PER_NETWORK, seed, timeout, memory_mb
         )
         if calls:
-            report.bad("backprop", _DELEGATION.format(what="backprop", names=", ".join(calls[:3])))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(what="backprop", names=", ".join(calls[:3]))
+            return fail(report, points, "backprop", text, children=[child])
         results, summary = diagnose_batched(nets, complete)
-        n_correct = 0
-        for (sizes, acts, n), rows, probs in zip(ARCHITECTURES, results, problems):
-            name = _net_name(sizes, acts, n)
-            if probs:
-                report.bad(name, f"{'; '.join(probs)} (no credit for its {len(rows)} gradients)")
-                continue
-            good = sum(r.correct for r in rows)
-            n_correct += good
-            if good == len(rows):
-                report.good(name, f"all {len(rows)} gradients correct")
-                continue
-            report.bad(name, f"{good} of {len(rows)} gradients correct")
-            for ok, label, message in _grouped(rows):
-                label = label.replace("∂C/∂w", "∂C/∂W")
-                if ok:
-                    report.good(label, message, indent=1)
-                else:
-                    report.bad(label, message, indent=1)
+        n_correct = sum(
+            report_gradients(report, _net_name(*arch), rows, probs, _grouped_W)
+            for arch, rows, probs in zip(ARCHITECTURES, results, problems)
+        )
         if summary:
             report.note(f"diagnosis: {summary}")
-        report.note(_printed([child]))
+        report.note(printed([child]))
         return report.finish(share(points, n_correct, n_items), points)
 
     return _graded(report, points, {"backprop": backprop}, score)
@@ -560,8 +514,7 @@ def grade_gradcheck(
     float
         The score, a plain Python float in ``[0, points]``.
     """
-    points = float(_check_number(points, "points"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = check_points_seed(points, seed)
     rng = np.random.Generator(np.random.PCG64([int(seed) & 0xFFFFFFFF, 4242]))
     tests = [
         ("squares", rng.standard_normal(5)),
@@ -597,13 +550,10 @@ def grade_gradcheck(
             memory_mb=memory_mb,
             stream=True,
         )
-        calls = _calls_of(child.messages) + _calls_of(child2.messages)
+        calls = calls_of(child.messages) + calls_of(child2.messages)
         if calls:
-            report.bad(
-                "gradient check",
-                _DELEGATION.format(what="code", names=", ".join(calls[:3])),
-            )
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(what="code", names=", ".join(calls[:3]))
+            return fail(report, points, "gradient check", text)
         earned = 0.0
         for k, (name, x) in enumerate(tests):
             label = f"numerical_gradient, {KNOWN_FUNCTIONS[name][2]}"
@@ -616,15 +566,10 @@ def grade_gradcheck(
         n_ok = 0
         for k, (name, a, b, want) in enumerate(pairs):
             label = f"relative_error{name}"
-            if k >= len(child2.messages):
-                report.bad(label, child2.describe("your relative_error") or "not run")
-                continue
-            res = child2.messages[k]
-            why = _failure(res, "relative_error")
+            value, why = _value_at(child2, k, "relative_error")
             if why:
                 report.bad(label, why)
                 continue
-            value = res["value"]
             if math.isfinite(value) and abs(value - want) <= 1e-9 * max(1.0, abs(want)):
                 n_ok += 1
                 report.good(label, f"{value:.6g}")
@@ -640,7 +585,7 @@ def grade_gradcheck(
                     text += f": it {hint} (eq. relative-error)"
             report.bad(label, text)
         earned += (points - fd_points) * n_ok / len(pairs)
-        report.note(_printed([child, child2]))
+        report.note(printed([child, child2]))
         return report.finish(round(earned, 2), points)
 
     return _graded(
@@ -691,8 +636,7 @@ def grade_checker(
     float
         The score, a plain Python float in ``[0, points]``.
     """
-    points = float(_check_number(points, "points"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = check_points_seed(points, seed)
     planted = list(PLANTED) if full else [PLANTED[0], PLANTED[3]]
     report = Report(
         f"grade_checker: check_backprop on a [4, 5, 3] tanh/sigmoid network, N = 6, with "
@@ -711,26 +655,18 @@ def grade_checker(
             memory_mb=memory_mb,
             stream=True,
         )
-        calls = _calls_of(child.messages)
+        calls = calls_of(child.messages)
         if calls:
-            report.bad(
-                "check_backprop",
-                _DELEGATION.format(what="check_backprop", names=", ".join(calls[:3])),
-            )
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(what="check_backprop", names=", ".join(calls[:3]))
+            return fail(report, points, "check_backprop", text)
         earned = 0.0
         for k, (what, _bug) in enumerate(planted):
             correct = k == 0
             share_k = points / 2 if correct else points / 2 / (len(planted) - 1)
-            if k >= len(child.messages):
-                report.bad(what, child.describe("your check_backprop") or "not run")
-                continue
-            res = child.messages[k]
-            why = _failure(res, "check_backprop")
+            value, why = _value_at(child, k, "check_backprop")
             if why:
                 report.bad(what, why)
                 continue
-            value = res["value"]
             if correct:
                 if math.isfinite(value) and 0 <= value <= ACCEPT:
                     earned += share_k
@@ -762,7 +698,7 @@ def grade_checker(
                     what,
                     f"not flagged: returned {value:.3g}, expected at least {FLAG:g}{hint}",
                 )
-        report.note(_printed([child]))
+        report.note(printed([child]))
         return report.finish(round(earned, 2), points)
 
     return _graded(report, points, {"check_backprop": check_backprop}, score)
@@ -823,12 +759,10 @@ def check_training(
     float
         ``points`` or ``0.0``, a plain Python float.
     """
-    points = float(_check_number(points, "points"))
-    threshold = float(_check_number(threshold, "threshold"))
-    if threshold > 1:
-        raise ValueError(f"threshold is an accuracy in (0, 1], got {threshold!r}")
-    epochs = int(TRAINING["epochs"] if epochs is None else _check_number(epochs, "epochs"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = float(check_number(points, "points"))
+    threshold = check_threshold(threshold)
+    epochs = int(TRAINING["epochs"] if epochs is None else check_number(epochs, "epochs"))
+    check_number(seed, "seed", integer=True, inclusive=True)
     sizes, acts = TRAINING["sizes"], TRAINING["activations"]
     report = Report(
         f"check_training: {list(sizes)} {'/'.join(acts)} on the scikit-learn digits, "
@@ -857,33 +791,26 @@ def check_training(
             memory_mb=memory_mb,
         )
         if not child.ok:
-            report.bad("training", child.describe("training with your backprop"))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
-        value = child.value if isinstance(child.value, dict) else {}
-        calls = [str(c) for c in value.get("calls") or []]
+            text = child.describe("training with your backprop")
+            return fail(report, points, "training", text, children=[child])
+        value, calls = training_value(child)
         if calls:
-            report.bad("training", _DELEGATION.format(what="backprop", names=", ".join(calls[:3])))
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(what="backprop", names=", ".join(calls[:3]))
+            return fail(report, points, "training", text)
         Wt, bt = value.get("Ws"), value.get("bs")
         if not isinstance(Wt, list) or not isinstance(bt, list):
-            report.bad("training", "the grader could not read the trained parameters")
-            return report.finish(0.0, points)
+            text = "the grader could not read the trained parameters"
+            return fail(report, points, "training", text)
         if not all(all_finite(a) for a in [*Wt, *bt]):
-            report.bad("training", "after training the weights contain NaN or inf")
-            return report.finish(0.0, points)
+            text = "after training the weights contain NaN or inf"
+            return fail(report, points, "training", text)
         acc = training_accuracy(Wt, bt, acts, X_test, y_test)
         seconds = float(value.get("seconds") or child.elapsed)
         text = (
             f"test accuracy {acc:.3f} on {y_test.shape[0]} images after {seconds:.1f} s of "
             f"training (needed: {threshold:g})"
         )
-        passed = acc >= threshold
-        if passed:
-            report.good("training", text)
-        else:
-            report.bad("training", text + "; check backprop with grade_backprop's feedback")
-        report.note(_printed([child]))
-        return report.finish(points if passed else 0.0, points)
+        hint = "; check backprop with grade_backprop's feedback"
+        return training_verdict(report, points, acc >= threshold, text, hint, child)
 
     return _graded(report, points, {"backprop": backprop}, score)

@@ -27,6 +27,20 @@ import itertools
 from collections.abc import Callable, Sequence
 
 from ._child import ChildResult, format_exception, run_in_child
+from ._common import (
+    check_number,
+    check_points_seed,
+    check_threshold,
+    fail,
+    graded,
+    printed,
+    report_gradients,
+    report_shapes,
+    run_cases,
+    training_value,
+    training_verdict,
+    unchanged,
+)
 from ._pristine import BUILTINS, np
 from .compare import all_finite, share
 from .moons import (
@@ -45,7 +59,6 @@ from .moons import (
     reference_backprop,
 )
 from .nielsen import guarded_files
-from .ps1 import _check_number, _grading_context, _internal_error, _preflight, _printed
 from .report import Report
 
 __all__ = [
@@ -77,9 +90,9 @@ _DELEGATION = (
 )
 
 
-def _function_problem(backprop) -> str | None:
+def _function_problem(backprop) -> tuple[str, str] | None:
     if not callable(backprop) or not isinstance(getattr(backprop, "__globals__", None), dict):
-        return (
+        return "backprop", (
             f"expected your function backprop (def backprop(X1, X2, T): ...), got "
             f"{type(backprop).__name__}"
         )
@@ -87,19 +100,14 @@ def _function_problem(backprop) -> str | None:
 
 
 def _graded(report: Report, points: float, backprop, score: Callable[[], float]) -> float:
-    """``score()`` once the grader is intact and ``backprop`` is a function; no credit
-    otherwise, and an internal error instead of any exception."""
-    try:
-        with _grading_context() as changed:
-            if not _preflight(report, changed):
-                return report.finish(0.0, points)
-            problem = _function_problem(backprop)
-            if problem:
-                report.bad("backprop", problem)
-                return report.finish(0.0, points)
-            return score()
-    except Exception as exc:  # never raise into the notebook
-        return _internal_error(report, exc, points)
+    """``score()`` under :func:`~._common.graded`, once ``backprop`` is a function (no credit
+    otherwise)."""
+    return graded(report, points, score, lambda: _function_problem(backprop))
+
+
+def _lines(rows) -> list[tuple[bool, str, str]]:
+    """The report lines of one group's gradients, the wrong ones first."""
+    return [(r.correct, r.name, r.message) for r in sorted(rows, key=lambda r: r.correct)]
 
 
 def _shapes_text(shapes: Sequence[tuple]) -> str:
@@ -146,47 +154,12 @@ def _run(backprop, groups: Sequence[Group], timeout: float, memory_mb: float):
     """The student's backprop on every case of ``groups``, in one child (results streamed, so a
     timeout or crash keeps what came before). Returns per group the list of gradients per case
     (``None`` if unusable), per group the problems, the child, and the guarded calls."""
-    flat = [c for g in groups for c in g.cases]
-    child = run_in_child(
-        child_backprop_cases,
-        backprop,
-        flat,
-        guarded_files(),
-        timeout=timeout,
-        memory_mb=memory_mb,
-        stream=True,
+    per_group, child, calls = run_cases(
+        child_backprop_cases, backprop, [g.cases for g in groups], _case_problem,
+        guarded_files(), timeout, memory_mb, earlier="test",
     )
-    results = list(child.messages)
-    calls: list[str] = []
-    for res in results:
-        if isinstance(res, dict):
-            for name in res.get("calls") or []:
-                if str(name) not in calls:
-                    calls.append(str(name))
-    position, stopped = 0, False
-    answers: list[list | None] = []
-    problems: list[list[str]] = []
-    for group in groups:
-        probs: list[str] = []
-        got: list = []
-        for case in group.cases:
-            if position < len(results):
-                why, arrays = _case_problem(case, results[position])
-                if why is not None and why not in probs:
-                    probs.append(why)
-                got.append(arrays)
-            elif not stopped:
-                stopped = True
-                probs.append(
-                    child.describe("your backprop")
-                    if not child.ok
-                    else "the grader could not read the result"
-                )
-            elif not probs:
-                probs.append("not run: your code stopped on an earlier test")
-            position += 1
-        answers.append(None if probs else got)
-        problems.append(probs)
+    answers = [None if probs else got for probs, got in per_group]
+    problems = [probs for probs, _ in per_group]
     return answers, problems, child, calls
 
 
@@ -221,8 +194,7 @@ def check_backprop(
     float
         The score, a plain Python float in ``[0, points]``.
     """
-    points = float(_check_number(points, "points"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = check_points_seed(points, seed)
     report = Report(
         "check_backprop: backprop(X1, X2, T) on 6 points with 4 hidden neurons, and on two "
         "examples at the kinks (z = 0, y t = 0)"
@@ -232,29 +204,19 @@ def check_backprop(
         group = Group("small", random_cases(6, 4, 1, seed, salt=10) + kink_cases(seed))
         answers, problems, child, calls = _run(backprop, [group], timeout, memory_mb)
         if calls:
-            report.bad("backprop", _DELEGATION.format(names=", ".join(calls[:3])))
-            return report.finish(0.0, points)
+            return fail(report, points, "backprop", _DELEGATION.format(names=", ".join(calls[:3])))
         if problems[0]:
-            for p in problems[0]:
-                report.bad("backprop", p)
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            return fail(report, points, "backprop", *problems[0], children=[child])
         results, summary = diagnose([group], answers)
-        n_shape = n_value = 0
-        for r in results[0]:
-            shape = group.cases[0].mutants["reference"][[n for n, _ in ITEMS].index(r.name)].shape
-            if r.correct:
-                report.good(r.name, f"shape {shape}, values correct")
-            elif r.shape_ok:
-                report.bad(r.name, f"shape {shape} right, but {r.message}")
-            else:
-                report.bad(r.name, r.message)
-            n_shape += r.shape_ok
-            n_value += r.correct
+        reference = group.cases[0].mutants["reference"]
+        names = [n for n, _ in ITEMS]
+        n_right = report_shapes(
+            report, ((r.name, reference[names.index(r.name)].shape, r) for r in results[0])
+        )
         if summary:
             report.note(f"diagnosis: {summary}")
-        report.note(_printed([child]))
-        return report.finish(share(points, n_shape + n_value, 6), points)
+        report.note(printed([child]))
+        return report.finish(share(points, n_right, 6), points)
 
     return _graded(report, points, backprop, score)
 
@@ -295,8 +257,7 @@ def grade_backprop(
     float
         The score, a plain Python float rounded to 2 decimals.
     """
-    points = float(_check_number(points, "points"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = check_points_seed(points, seed)
     n_items = len(ITEMS) * len(GROUPS)
     report = Report(f"grade_backprop: DW, DB, DV on {len(GROUPS)} test groups")
 
@@ -304,26 +265,17 @@ def grade_backprop(
         groups = [Group(label, build(seed)) for label, build in GROUPS]
         answers, problems, child, calls = _run(backprop, groups, timeout, memory_mb)
         if calls:
-            report.bad("backprop", _DELEGATION.format(names=", ".join(calls[:3])))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(names=", ".join(calls[:3]))
+            return fail(report, points, "backprop", text, children=[child])
         results, summary = diagnose(groups, answers)
-        n_correct = 0
-        for group, rows, probs in zip(groups, results, problems):
-            if probs or rows is None:
-                report.bad(group.label, f"{'; '.join(probs)} (no credit for its 3 gradients)")
-                continue
-            good = sum(r.correct for r in rows)
-            n_correct += good
-            if good == len(rows):
-                report.good(group.label, "DW, DB, DV correct")
-                continue
-            report.bad(group.label, f"{good} of {len(rows)} gradients correct")
-            for r in sorted(rows, key=lambda r: r.correct):
-                (report.good if r.correct else report.bad)(r.name, r.message, indent=1)
+        n_correct = sum(
+            report_gradients(report, group.label, rows, probs, _lines, n=3,
+                             all_correct="DW, DB, DV correct")
+            for group, rows, probs in zip(groups, results, problems)
+        )
         if summary:
             report.note(f"diagnosis: {summary}")
-        report.note(_printed([child]))
+        report.note(printed([child]))
         return report.finish(share(points, n_correct, n_items), points)
 
     return _graded(report, points, backprop, score)
@@ -375,13 +327,11 @@ def check_training(
     float
         ``points`` or ``0.0``, a plain Python float.
     """
-    points = float(_check_number(points, "points"))
-    eta = float(_check_number(eta, "eta"))
-    iterations = int(_check_number(iterations, "iterations", integer=True))
-    threshold = float(_check_number(threshold, "threshold"))
-    if threshold > 1:
-        raise ValueError(f"threshold is an accuracy in (0, 1], got {threshold!r}")
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = float(check_number(points, "points"))
+    eta = float(check_number(eta, "eta"))
+    iterations = int(check_number(iterations, "iterations", integer=True))
+    threshold = check_threshold(threshold)
+    check_number(seed, "seed", integer=True, inclusive=True)
     report = Report(
         f"check_training: {iterations} steps of full-batch gradient descent, η = {eta:g}, on "
         f"the 100 moons points with {HIDDEN} hidden neurons"
@@ -395,48 +345,31 @@ def check_training(
             timeout=timeout, memory_mb=memory_mb,
         )
         if not child.ok:
-            report.bad("training", child.describe("training with your backprop"))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
-        value = child.value if isinstance(child.value, dict) else {}
-        calls = [str(c) for c in value.get("calls") or []]
+            text = child.describe("training with your backprop")
+            return fail(report, points, "training", text, children=[child])
+        value, calls = training_value(child)
         if calls:
-            report.bad("training", _DELEGATION.format(names=", ".join(calls[:3])))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(names=", ".join(calls[:3]))
+            return fail(report, points, "training", text, children=[child])
         W, B, V = value.get("W"), value.get("B"), value.get("V")
         done = value.get("done")
         if not all(isinstance(p, np.ndarray) for p in (W, B, V)) or not isinstance(done, int):
-            report.bad("training", "the grader could not read the result")
-            return report.finish(0.0, points)
+            return fail(report, points, "training", "the grader could not read the result")
         if value.get("why"):
-            report.bad("training", f"stopped after {done} steps: {value['why']}")
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            text = f"stopped after {done} steps: {value['why']}"
+            return fail(report, points, "training", text, children=[child])
         if not all(all_finite(p) for p in (W, B, V)):
-            report.bad("training", "after training the parameters contain NaN or inf")
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            text = "after training the parameters contain NaN or inf"
+            return fail(report, points, "training", text, children=[child])
         acc = accuracy(X1, X2, T, W, B, V)
         text = (
             f"training accuracy {acc:.2f} after {done} steps "
             f"({float(value.get('seconds') or child.elapsed):.1f} s; needed: {threshold:g})"
         )
-        passed = acc >= threshold
-        if passed:
-            report.good("training", text)
+        if unchanged((W, B, V), (W0, B0, V0)):
+            hint = "; the parameters did not change at all (are your gradients zero?)"
         else:
-            unchanged = all(
-                not bool(np.logical_or.reduce((a != b).ravel()))
-                for a, b in zip((W, B, V), (W0, B0, V0))
-            )
-            hint = (
-                "; the parameters did not change at all (are your gradients zero?)"
-                if unchanged
-                else "; check backprop with the feedback of the other tests"
-            )
-            report.bad("training", text + hint)
-        report.note(_printed([child]))
-        return report.finish(points if passed else 0.0, points)
+            hint = "; check backprop with the feedback of the other tests"
+        return training_verdict(report, points, acc >= threshold, text, hint, child)
 
     return _graded(report, points, backprop, score)

@@ -39,11 +39,21 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 
-from ._child import ChildResult, exception_info, format_exception, run_in_child
+from ._child import ChildResult, format_exception, run_in_child
+from ._common import (
+    calls_of,
+    check_number,
+    check_points_seed,
+    check_threshold,
+    fail,
+    graded,
+    printed,
+    training_value,
+    training_verdict,
+)
 from ._pristine import BUILTINS, np
 from .compare import TOL, all_finite, relative_error, share
-from .nielsen import _call_watched, guarded_files
-from .ps1 import _check_number, _grading_context, _internal_error, _preflight, _printed
+from .nielsen import _call_watched, _not_a_tuple, _short, _watched_call, guarded_files
 from .report import Report
 from .softmax_mutations import (
     GRADIENT_NAMES,
@@ -140,21 +150,14 @@ def _guarded() -> frozenset[str]:
 
 
 def _graded(report: Report, points: float, fn, what: str, score: Callable[[], float]) -> float:
-    """``score()`` under the grading context, once the grader is intact and ``fn`` callable."""
-    try:
-        with _grading_context() as changed:
-            if not _preflight(report, changed):
-                return report.finish(0.0, points)
-            if not callable(fn):
-                report.bad(what, f"expected your function {what}, got {type(fn).__name__}")
-                return report.finish(0.0, points)
-            return score()
-    except Exception as exc:  # never raise into the notebook
-        return _internal_error(report, exc, points)
+    """``score()`` under :func:`~._common.graded`, once ``fn`` is callable."""
 
+    def problem() -> tuple[str, str] | None:
+        if not callable(fn):
+            return what, f"expected your function {what}, got {type(fn).__name__}"
+        return None
 
-def _short(text: str, n: int = 40) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+    return graded(report, points, score, problem)
 
 
 def _as_array(v, limit: int) -> tuple[np.ndarray | None, str]:
@@ -204,24 +207,19 @@ def child_log_softmax(emit, fn, inputs: Sequence[np.ndarray], guarded: frozenset
     ``detail``/``error``, ``warnings`` (what it warned), ``modified`` (the input was changed),
     ``calls`` (guarded functions called)."""
     for z in inputs:
-        calls: list[str] = []
-        res: dict = {"calls": calls, "warnings": []}
+        res: dict = {"calls": [], "warnings": []}
         zc = z.copy()
-        try:
-            with warnings.catch_warnings(record=True) as caught, np.errstate(
-                over="warn", invalid="warn", divide="warn", under="ignore"
-            ):
-                warnings.simplefilter("always")
-                out = _call_watched(fn, guarded, calls, zc)
-            res["warnings"] = [
-                f"{w.category.__name__}: {_short(str(w.message), 60)}" for w in caught[:3]
-            ]
-        except MemoryError:
-            raise
-        except Exception as exc:
-            res.update(ok=False, error=exception_info(exc))
+        with warnings.catch_warnings(record=True) as caught, np.errstate(
+            over="warn", invalid="warn", divide="warn", under="ignore"
+        ):
+            warnings.simplefilter("always")
+            out, ran = _watched_call(res, fn, guarded, zc)
+        if not ran:
             emit(res)
             continue
+        res["warnings"] = [
+            f"{w.category.__name__}: {_short(str(w.message), 60)}" for w in caught[:3]
+        ]
         res["modified"] = bool(zc.shape != z.shape or np.logical_or.reduce(
             (np.asarray(zc, dtype=np.float64) != z).ravel()))
         a, why = _as_array(out, 100 * max(z.size, 10))
@@ -237,8 +235,7 @@ def _run_log_softmax(log_softmax, cases, timeout, memory_mb):
     child = run_in_child(child_log_softmax, log_softmax, [z for _, z in cases], _guarded(),
                          timeout=timeout, memory_mb=memory_mb, stream=True)
     results = [r if isinstance(r, dict) else {} for r in child.messages]
-    calls = sorted({str(c) for r in results for c in (r.get("calls") or [])})
-    return child, results, calls
+    return child, results, sorted(calls_of(results))
 
 
 def _close(got: np.ndarray, want: np.ndarray, z: np.ndarray) -> bool:
@@ -294,18 +291,15 @@ def _judge_log_softmax(name: str, z: np.ndarray, res: dict | None, moderate_ok: 
 
 
 def _log_softmax_report(log_softmax, points, seed, hidden, timeout, memory_mb, title) -> float:
-    points = float(_check_number(points, "points"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = check_points_seed(points, seed)
     report = Report(title)
 
     def score() -> float:
         cases = _log_softmax_cases(seed, hidden)
         child, results, calls = _run_log_softmax(log_softmax, cases, timeout, memory_mb)
         if calls:
-            report.bad("log_softmax", _DELEGATION.format(what="log_softmax",
-                                                        names=", ".join(calls[:3])))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(what="log_softmax", names=", ".join(calls[:3]))
+            return fail(report, points, "log_softmax", text, children=[child])
         n_moderate = 2
         got = [results[i] if i < len(results) else None for i in range(len(cases))]
         verdicts = []
@@ -351,7 +345,7 @@ def _log_softmax_report(log_softmax, points, seed, hidden, timeout, memory_mb, t
             else:
                 n_ok += 1
                 report.good("z unchanged", "your function leaves its input alone")
-        report.note(_printed([child]))
+        report.note(printed([child]))
         return report.finish(share(points, n_ok, n_items), points)
 
     return _graded(report, points, log_softmax, "log_softmax", score)
@@ -408,28 +402,19 @@ def child_backprop(emit, fn, cases, guarded: frozenset[str]) -> int:
     """In the child: ``fn(X, T, W1, b1, W2, b2)`` for each case; ``emit`` per case a dict with
     ``grads`` (four float64 arrays) or ``detail``/``error``, ``modified`` and ``calls``."""
     for case in cases:
-        calls: list[str] = []
-        res: dict = {"calls": calls}
+        res: dict = {"calls": []}
         args = [a.copy() for a in case]
-        try:
-            out = _call_watched(fn, guarded, calls, *args)
-        except MemoryError:
-            raise
-        except Exception as exc:
-            res.update(ok=False, error=exception_info(exc))
+        out, ran = _watched_call(res, fn, guarded, *args)
+        if not ran:
             emit(res)
             continue
         res["modified"] = [
             name for name, a, b in zip(("X", "T", "W1", "b1", "W2", "b2"), args, case)
             if a.shape != b.shape or bool(np.logical_or.reduce((a != b).ravel()))
         ]
-        if not isinstance(out, (tuple, list)) or len(out) != 4:
-            what = "None" if out is None else (
-                f"a {type(out).__name__} of {len(out)} items"
-                if isinstance(out, (tuple, list)) else _short(type(out).__name__))
-            hint = " (did you forget the return statement?)" if out is None else ""
-            res.update(ok=False, detail=f"backprop returned {what}{hint}; it must return the "
-                       "tuple (dW1, db1, dW2, db2)")
+        why = _not_a_tuple(out, 4, "the tuple (dW1, db1, dW2, db2)")
+        if why:
+            res.update(ok=False, detail=why)
             emit(res)
             continue
         grads = []
@@ -463,8 +448,7 @@ def _case_problem(res: dict | None, child: ChildResult) -> str | None:
 
 def _backprop_report(backprop, points, seed, archs, n_cases, timeout, memory_mb, title,
                      visible: bool) -> float:
-    points = float(_check_number(points, "points"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = check_points_seed(points, seed)
     report = Report(title)
 
     def score() -> float:
@@ -474,12 +458,10 @@ def _backprop_report(backprop, points, seed, archs, n_cases, timeout, memory_mb,
         child = run_in_child(child_backprop, backprop, flat, _guarded(), timeout=timeout,
                              memory_mb=memory_mb, stream=True)
         results = list(child.messages)
-        calls = sorted({str(c) for r in results if isinstance(r, dict)
-                        for c in (r.get("calls") or [])})
+        calls = sorted(calls_of(results))
         if calls:
-            report.bad("backprop", _DELEGATION.format(what="backprop", names=", ".join(calls[:3])))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(what="backprop", names=", ".join(calls[:3]))
+            return fail(report, points, "backprop", text, children=[child])
         n_items, n_good = 0, 0
         summaries: list[str] = []
         position, stopped = 0, False
@@ -526,7 +508,7 @@ def _backprop_report(backprop, points, seed, archs, n_cases, timeout, memory_mb,
                 (report.good if r.correct else report.bad)(r.name, r.message, indent=1)
         if len(summaries) == 1:
             report.note(f"diagnosis: {summaries[0]}")
-        report.note(_printed([child]))
+        report.note(printed([child]))
         return report.finish(share(points, n_good, n_items), points)
 
     return _graded(report, points, backprop, "backprop", score)
@@ -652,15 +634,13 @@ def check_ising(
     so a small network on raw spins is far from
     perfect. Returns a plain float.
     """
-    points = float(_check_number(points, "points"))
-    threshold = float(_check_number(threshold, "threshold"))
-    if threshold > 1:
-        raise ValueError(f"threshold is an accuracy in (0, 1], got {threshold!r}")
-    epochs = int(_check_number(epochs, "epochs", integer=True))
-    batch_size = int(_check_number(batch_size, "batch_size", integer=True))
-    n_train = int(_check_number(n_train, "n_train", integer=True))
-    eta = float(_check_number(eta, "eta"))
-    _check_number(seed, "seed", integer=True, inclusive=True)
+    points = float(check_number(points, "points"))
+    threshold = check_threshold(threshold)
+    epochs = int(check_number(epochs, "epochs", integer=True))
+    batch_size = int(check_number(batch_size, "batch_size", integer=True))
+    n_train = int(check_number(n_train, "n_train", integer=True))
+    eta = float(check_number(eta, "eta"))
+    check_number(seed, "seed", integer=True, inclusive=True)
     report = Report(
         f"check_ising: a {list(ISING_SIZES)} network trained with your backprop on {n_train} "
         f"Ising configurations (T = 1.5, 2.3, 3.0), {epochs} epochs, η = {eta:g}")
@@ -680,22 +660,19 @@ def check_ising(
                              batch_size, int(seed), L, _guarded(), timeout=timeout,
                              memory_mb=memory_mb)
         if not child.ok:
-            report.bad("training", child.describe("training with your backprop"))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
-        value = child.value if isinstance(child.value, dict) else {}
-        calls = [str(c) for c in value.get("calls") or []]
+            text = child.describe("training with your backprop")
+            return fail(report, points, "training", text, children=[child])
+        value, calls = training_value(child)
         if calls:
-            report.bad("training", _DELEGATION.format(what="backprop", names=", ".join(calls[:3])))
-            return report.finish(0.0, points)
+            text = _DELEGATION.format(what="backprop", names=", ".join(calls[:3]))
+            return fail(report, points, "training", text)
         trained = value.get("params")
         if trained is None:
-            report.bad("training", str(value.get("why") or "no parameters came back"))
-            report.note(_printed([child]))
-            return report.finish(0.0, points)
+            text = str(value.get("why") or "no parameters came back")
+            return fail(report, points, "training", text, children=[child])
         if not all(all_finite(p) for p in trained):
-            report.bad("training", "after training the weights contain NaN or inf")
-            return report.finish(0.0, points)
+            text = "after training the weights contain NaN or inf"
+            return fail(report, points, "training", text)
         with np.errstate(all="ignore"):
             A2 = _forward(X[i_test], *trained)[3]
         hits = np.add.reduce((A2.argmax(axis=1) == y[i_test]).astype(np.int64))
@@ -703,12 +680,7 @@ def check_ising(
         text = (f"test accuracy {acc:.3f} on {len(i_test)} configurations after "
                 f"{float(value.get('seconds') or child.elapsed):.1f} s of training (needed: "
                 f"{threshold:g}; chance: 0.333)")
-        passed = acc >= threshold
-        if passed:
-            report.good("training", text)
-        else:
-            report.bad("training", text + "; check backprop with grade_backprop's feedback")
-        report.note(_printed([child]))
-        return report.finish(points if passed else 0.0, points)
+        hint = "; check backprop with grade_backprop's feedback"
+        return training_verdict(report, points, acc >= threshold, text, hint, child)
 
     return _graded(report, points, backprop, "backprop", score)

@@ -292,73 +292,81 @@ def _out(text: str) -> dict:
     return {"dW2": text, "db2": text, "dW1": _INHERIT, "db1": _INHERIT}
 
 
+def _output_error(key: str, output: str, summary: str, text: str, priority: int):
+    """A mistake in the output error Δ2 (:class:`SoftmaxBug` ``output``): ``summary`` and
+    ``text`` (for dW2 and db2; dW1 and db1 inherit it) end with the reference to eq.
+    ``delta-softmax-ce``."""
+    return SoftmaxMutation(
+        key, SoftmaxBug(output=output), f"{summary} ({_OUT})", _out(f"{text} ({_OUT})"), priority
+    )
+
+
+def _texts(names: Sequence[str], text: str) -> dict[str, str]:
+    return dict.fromkeys(names, text)
+
+
 CATALOGUE: tuple[SoftmaxMutation, ...] = (
-    SoftmaxMutation(
-        "no_t", SoftmaxBug(output="no_t"),
-        f"the target t is not subtracted: the output error is Δ2 = (A2 − T)/N, not A2/N ({_OUT})",
-        _out(f"the target is not subtracted: Δ2 = (A2 − T)/N ({_OUT})"), 10),
-    SoftmaxMutation(
-        "sigma_prime", SoftmaxBug(output="sigma_prime"),
+    _output_error(
+        "no_t", "no_t",
+        "the target t is not subtracted: the output error is Δ2 = (A2 − T)/N, not A2/N",
+        "the target is not subtracted: Δ2 = (A2 − T)/N", 10),
+    _output_error(
+        "sigma_prime", "sigma_prime",
         "the output error has a factor σ′(Z2), as in BP1 for the quadratic cost: with a "
-        f"softmax output and the log-likelihood cost there is none, Δ2 = (A2 − T)/N ({_OUT})",
-        _out(f"the factor σ′(Z2) must not appear in the output error ({_OUT})"), 11),
-    SoftmaxMutation(
-        "softmax_diag", SoftmaxBug(output="softmax_diag"),
+        "softmax output and the log-likelihood cost there is none, Δ2 = (A2 − T)/N",
+        "the factor σ′(Z2) must not appear in the output error", 11),
+    _output_error(
+        "softmax_diag", "softmax_diag",
         "the output error has a factor A2(1 − A2), the diagonal of the softmax Jacobian: with "
-        f"the log-likelihood cost the whole Jacobian cancels, Δ2 = (A2 − T)/N ({_OUT})",
-        _out(f"the factor A2(1 − A2) must not appear in the output error ({_OUT})"), 12),
-    SoftmaxMutation(
-        "logits", SoftmaxBug(output="logits"),
-        f"the softmax is missing: the output error uses Z2 − T instead of A2 − T ({_OUT})",
-        _out(f"uses the weighted input Z2 instead of the softmax output A2 ({_OUT})"), 12),
-    SoftmaxMutation(
-        "sigmoid_output", SoftmaxBug(output="sigmoid"),
+        "the log-likelihood cost the whole Jacobian cancels, Δ2 = (A2 − T)/N",
+        "the factor A2(1 − A2) must not appear in the output error", 12),
+    _output_error(
+        "logits", "logits",
+        "the softmax is missing: the output error uses Z2 − T instead of A2 − T",
+        "uses the weighted input Z2 instead of the softmax output A2", 12),
+    _output_error(
+        "sigmoid_output", "sigmoid",
         "the output activation is a sigmoid instead of the softmax: A2 = softmax(Z2), each "
-        f"row normalised ({_OUT})",
-        _out(f"σ(Z2) is used for the output instead of softmax(Z2) ({_OUT})"), 13),
-    SoftmaxMutation(
-        "sign", SoftmaxBug(output="sign"),
-        f"the sign of the output error is flipped: T − A2 instead of A2 − T ({_OUT})",
-        _out(f"the sign is flipped: Δ2 = (A2 − T)/N, not (T − A2)/N ({_OUT})"), 14),
+        "row normalised",
+        "σ(Z2) is used for the output instead of softmax(Z2)", 13),
+    _output_error(
+        "sign", "sign",
+        "the sign of the output error is flipped: T − A2 instead of A2 − T",
+        "the sign is flipped: Δ2 = (A2 − T)/N, not (T − A2)/N", 14),
     SoftmaxMutation(
         "no_mean", SoftmaxBug(mean="none"),
         "the 1/N of the average cost is missing: every gradient is N times too large",
-        {k: "is N times too large: the cost is an average over the batch, divide by N"
-         for k in GRADIENT_NAMES}, 20),
+        _texts(GRADIENT_NAMES,
+               "is N times too large: the cost is an average over the batch, divide by N"), 20),
     SoftmaxMutation(
         "mean_twice", SoftmaxBug(mean="twice"),
         "the 1/N is applied twice: every gradient is N times too small",
-        {k: "is N times too small: divide by the batch size N once" for k in GRADIENT_NAMES},
-        21),
+        _texts(GRADIENT_NAMES, "is N times too small: divide by the batch size N once"), 21),
     SoftmaxMutation(
         "bias_mean", SoftmaxBug(grad_b="mean"),
         "∂C/∂b is averaged over the batch although Δ already holds the 1/N: sum Δ over the "
         "rows (eq. BP3)",
-        {"db1": "is N times too small: Δ already holds the 1/N, so sum it over the rows "
-                "(eq. BP3)",
-         "db2": "is N times too small: Δ already holds the 1/N, so sum it over the rows "
-                "(eq. BP3)"}, 22),
+        _texts(("db1", "db2"), "is N times too small: Δ already holds the 1/N, so sum it over "
+               "the rows (eq. BP3)"), 22),
     SoftmaxMutation(
         "bias_unsummed", SoftmaxBug(grad_b="unsummed"),
         "∂C/∂b is not summed over the batch: one row per sample instead of Δ summed over "
         "the rows (eq. BP3)",
-        {"db1": "is Δ for every sample; ∂C/∂b sums Δ over the rows (axis=0) (eq. BP3)",
-         "db2": "is Δ for every sample; ∂C/∂b sums Δ over the rows (axis=0) (eq. BP3)"}, 23),
+        _texts(("db1", "db2"), "is Δ for every sample; ∂C/∂b sums Δ over the rows (axis=0) "
+               "(eq. BP3)"), 23),
     SoftmaxMutation(
         "no_df_hidden", SoftmaxBug(hidden_df="none"),
         "the derivative σ′(Z1) of the hidden layer is missing in the recursion (BP2)",
-        {"dW1": "σ′(Z1) is missing: Δ1 = (Δ2 W2ᵀ) ⊙ σ′(Z1) (eq. BP2)",
-         "db1": "σ′(Z1) is missing: Δ1 = (Δ2 W2ᵀ) ⊙ σ′(Z1) (eq. BP2)"}, 30),
+        _texts(("dW1", "db1"), "σ′(Z1) is missing: Δ1 = (Δ2 W2ᵀ) ⊙ σ′(Z1) (eq. BP2)"), 30),
     SoftmaxMutation(
         "df_of_a_hidden", SoftmaxBug(hidden_df="a"),
         "σ′ is applied to the activation A1 instead of the weighted input Z1 (BP2)",
-        {"dW1": "uses σ′(A1) instead of σ′(Z1): Δ1 = (Δ2 W2ᵀ) ⊙ σ′(Z1) (eq. BP2)",
-         "db1": "uses σ′(A1) instead of σ′(Z1): Δ1 = (Δ2 W2ᵀ) ⊙ σ′(Z1) (eq. BP2)"}, 31),
+        _texts(("dW1", "db1"), "uses σ′(A1) instead of σ′(Z1): Δ1 = (Δ2 W2ᵀ) ⊙ σ′(Z1) (eq. BP2)"),
+        31),
     SoftmaxMutation(
         "no_transpose", SoftmaxBug(hidden_w="no_T"),
         "the recursion multiplies by W2 instead of its transpose: Δ1 = (Δ2 W2ᵀ) ⊙ σ′(Z1) (BP2)",
-        {"dW1": "Δ2 @ W2 is used instead of Δ2 @ W2.T (eq. BP2)",
-         "db1": "Δ2 @ W2 is used instead of Δ2 @ W2.T (eq. BP2)"}, 32),
+        _texts(("dW1", "db1"), "Δ2 @ W2 is used instead of Δ2 @ W2.T (eq. BP2)"), 32),
     SoftmaxMutation(
         "transposed_w", SoftmaxBug(grad_w="transposed"),
         "the weight gradients are transposed: ∂C/∂W = Aᵀ Δ has the shape of W (BP4)",
