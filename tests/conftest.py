@@ -20,6 +20,11 @@ SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 os.environ.setdefault("NNSCRATCH_OFFLINE", "1")
 # TensorFlow: no banner on stderr.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The processes the tests start (nbval's notebook kernels, nbgrader, JupyterHub) use one BLAS
+# thread, as the book build in .ci/run does: as fast on a quiet 2-core machine, and robust when it
+# is shared (under load two spinning OpenBLAS threads made a 23 s notebook cell take over 120 s,
+# nbval's per-cell limit). numpy is already loaded here, so this process keeps its threads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 @pytest.fixture
